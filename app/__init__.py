@@ -1,0 +1,102 @@
+"""The app factory. Importing this package does no work: no config read, no connection made."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask_openapi3 import Info, OpenAPI
+
+API_TITLE = "会员积分中心 API"
+API_VERSION = "1.0.0"
+SECURITY_SCHEMES = {
+    "member": {"type": "http", "scheme": "bearer", "description": "小程序会员令牌 (POST /api/v1/auth/login)"},
+    "operator": {"type": "http", "scheme": "bearer", "description": "运营人员令牌 (POST /api/v1/admin/auth/login)"},
+}
+
+
+def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
+    """Build the API app. `config` overrides settings by name (tests use it)."""
+    from app.errors import validation_error_callback
+    from config import load_settings
+
+    settings = load_settings(config)
+    app = OpenAPI(
+        __name__,
+        info=Info(title=API_TITLE, version=API_VERSION,
+                  description="微信小程序会员、积分、等级、积分商城与裂变海报的后端服务。"),
+        security_schemes=SECURITY_SCHEMES,
+        doc_prefix="/api",
+        doc_url="/openapi.json",
+        validation_error_status=422,
+        validation_error_callback=validation_error_callback,
+        instance_path=str(Path(__file__).resolve().parent.parent / "instance"),
+    )
+    configure(app, settings)
+    register_logging(app)
+    register_extensions(app)
+    register_errorhandlers(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: OpenAPI, settings) -> None:
+    from app import clock
+    from app.embedded import postgres_url, redis_url, to_sqlalchemy_url
+
+    instance = Path(app.instance_path)
+    database_url = (to_sqlalchemy_url(settings.database_url) if settings.database_url
+                    else postgres_url(instance / "pgdata"))
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": settings.db_pool_size, "max_overflow": 20,
+                                   "pool_pre_ping": True, "pool_recycle": 1800},
+        REDIS_URL=settings.redis_url or redis_url(instance / "redis"),
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_AS_ASCII=False,
+        TESTING=settings.app_env == "test",
+    )
+    app.json.ensure_ascii = False
+    clock.set_zone(settings.timezone)
+
+
+def register_logging(app: OpenAPI) -> None:
+    from app.logging import configure_logging
+
+    configure_logging(app.config["SETTINGS"].log_level)
+
+
+def register_extensions(app: OpenAPI) -> None:
+    from app.extensions import db, init_redis, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    init_redis(app)
+    import app.models  # noqa: F401  (every model registered before Alembic compares)
+
+
+def register_errorhandlers(app: OpenAPI) -> None:
+    from app.errors import register_errorhandlers as register
+    from app.http import register_request_guards
+
+    register(app)
+    register_request_guards(app)
+
+
+def register_blueprints(app: OpenAPI) -> None:
+    from app.health import bp as health_bp
+    from app.members.routes import bp as members_bp
+    from app.operators.routes import bp as operators_bp
+    from app.points.admin_routes import bp as points_admin_bp
+    from app.points.routes import bp as points_bp
+
+    for blueprint in (health_bp, members_bp, points_bp, operators_bp, points_admin_bp):
+        app.register_api(blueprint)
+
+
+def register_commands(app: OpenAPI) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""Bearer tokens for members (and, later, staff): signed, typed, expiring."""

@@ -1,0 +1,66 @@
+"""Flask CLI commands: `flask --app wsgi <command>`."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+
+def register(app: Flask) -> None:
+    from app.devstack import devstack
+
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(devstack)
+    app.cli.add_command(ledger)
+    app.cli.add_command(create_operator)
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the demo programme (idempotent: running it again changes nothing)."""
+    from app.demo import seed
+
+    for line in seed():
+        click.echo(line)
+
+
+@click.command("create-operator")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "operator", "analyst", "store_manager"]), default="operator")
+@click.password_option()
+def create_operator(username: str, role: str, password: str) -> None:
+    """Create an operator account for the console and the operator API."""
+    from app.operators.service import create
+
+    operator = create(username, password, role)
+    click.echo(f"operator {operator.username} ({operator.role}) created, id {operator.id}")
+
+
+ledger = AppGroup("ledger", help="The points ledger: verify, expire, release.")
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Recompute every account from its entries and lots; exit 1 if any differs."""
+    from app.points.verify import verify
+
+    problems = verify()
+    for problem in problems:
+        click.echo(f"member {problem.member_id}: {problem.problem}")
+    if problems:
+        click.echo(f"{len(problems)} discrepancies", err=True)
+        sys.exit(1)
+    click.echo("ledger verified: every account matches its entries and lots")
+
+
+@ledger.command("expire")
+def ledger_expire() -> None:
+    """Expire every lot past its expiry and release every pending hold that has ended."""
+    from app.points.maintenance import expire_due_lots, release_due_pending
+
+    released = release_due_pending()
+    expired = expire_due_lots()
+    click.echo(f"released {released['points']} points in {released['lots']} lots; "
+               f"expired {expired['points']} points in {expired['lots']} lots")

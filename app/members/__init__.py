@@ -1,0 +1,1 @@
+"""Members: WeChat login, profile, phone binding, account deletion."""

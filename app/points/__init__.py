@@ -1,0 +1,1 @@
+"""The value account: an append-only ledger of points and growth value, with expiring lots."""

@@ -1,0 +1,58 @@
+"""The programme's books: outstanding points and their money value, and a period's flows.
+
+issued   = points earned (held or available) plus positive adjustments, less earns clawed back;
+spent    = points spent, less spends refunded;
+expired  = points expired;
+redemption rate = spent / issued; breakage rate = expired / issued (None when nothing was issued).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+
+from app.extensions import db
+from app.programme import service as programme
+
+_OUTSTANDING = text("SELECT coalesce(sum(available), 0), coalesce(sum(pending), 0), count(*) FROM point_accounts")
+
+_FLOWS = text("""
+SELECT
+  coalesce(sum(e.amount) FILTER (WHERE e.kind IN ('earn', 'adjust') AND e.amount > 0), 0)
+  + coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.amount > 0), 0) AS issued,
+  coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'spend'), 0)
+  - coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.kind = 'spend'), 0) AS spent,
+  coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'expire'), 0) AS expired,
+  coalesce(-sum(e.amount) FILTER (WHERE e.kind IN ('penalty', 'adjust') AND e.amount < 0), 0)
+  - coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.kind IN ('penalty', 'adjust') AND o.amount < 0), 0) AS deducted
+FROM ledger_entries e
+LEFT JOIN ledger_entries o ON o.id = e.reverses_entry_id
+WHERE e.currency = 'points' AND e.kind <> 'release'
+  AND e.created_at >= :start AND e.created_at < :end
+""")
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def liability(start: datetime, end: datetime) -> dict:
+    view = programme.current()
+    available, pending, accounts = db.session.execute(_OUTSTANDING).one()
+    flows = db.session.execute(_FLOWS, {"start": start, "end": end}).mappings().one()
+    issued, spent, expired = int(flows["issued"]), int(flows["spent"]), int(flows["expired"])
+    return {
+        "points_name": view.points_name,
+        "points_per_yuan": view.points_per_yuan,
+        "outstanding": {
+            "available": int(available), "pending": int(pending), "total": int(available + pending),
+            "money_cents": view.money_cents(int(available + pending)), "accounts": int(accounts),
+        },
+        "period": {
+            "start": start.isoformat(), "end": end.isoformat(),
+            "issued": issued, "spent": spent, "expired": expired, "deducted": int(flows["deducted"]),
+            "issued_money_cents": view.money_cents(issued), "spent_money_cents": view.money_cents(spent),
+            "expired_money_cents": view.money_cents(expired),
+            "redemption_rate": _rate(spent, issued), "breakage_rate": _rate(expired, issued),
+        },
+    }

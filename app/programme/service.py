@@ -1,0 +1,69 @@
+"""Reading and changing the programme's settings, and the one place that knows the points' name."""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import g
+from sqlalchemy.dialects.postgresql import insert
+
+from app import clock
+from app.extensions import db
+from app.programme.models import Programme
+
+
+@dataclass(frozen=True)
+class ProgrammeView:
+    name: str
+    points_name: str
+    points_per_yuan: int
+    expiry_policy: str
+    expiry_days: int
+    expiry_years: int
+
+    def money_cents(self, points: int) -> int:
+        """The money value of `points` in fen, rounded down (a liability is never overstated by rounding)."""
+        return points * 100 // self.points_per_yuan
+
+    def lot_expiry(self, earned_at: datetime) -> datetime | None:
+        """When points earned at `earned_at` expire, by the programme's policy (None: never)."""
+        day = clock.business_date(earned_at)
+        if self.expiry_policy == "never":
+            return None
+        if self.expiry_policy == "days":
+            return clock.local_midnight(day + timedelta(days=self.expiry_days + 1))
+        if self.expiry_policy == "month_end":
+            last = calendar.monthrange(day.year, day.month)[1]
+            return clock.local_midnight(date(day.year, day.month, last) + timedelta(days=1))
+        return clock.local_midnight(date(day.year + self.expiry_years + 1, 1, 1))
+
+
+def ensure_programme(**defaults: Any) -> None:
+    db.session.execute(insert(Programme).values(id=1, **defaults).on_conflict_do_nothing(index_elements=["id"]))
+
+
+def current() -> ProgrammeView:
+    """The programme's settings, read once per app context."""
+    if "programme" not in g:
+        row = db.session.get(Programme, 1)
+        if row is None:
+            ensure_programme()
+            db.session.commit()
+            row = db.session.get(Programme, 1)
+        g.programme = ProgrammeView(row.name, row.points_name, row.points_per_yuan, row.expiry_policy,
+                                    row.expiry_days, row.expiry_years)
+    return g.programme
+
+
+def update(changes: dict[str, Any]) -> ProgrammeView:
+    row = db.session.get(Programme, 1)
+    if row is None:
+        ensure_programme()
+        row = db.session.get(Programme, 1)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    db.session.commit()
+    g.pop("programme", None)
+    return current()

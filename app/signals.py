@@ -1,0 +1,12 @@
+"""Domain events the core sends and features subscribe to (blinker, which Flask already uses).
+
+The core never imports a feature: posters, referrals or pushes connect to these signals.
+Signals are sent after the transaction that caused them has committed.
+"""
+from blinker import Namespace
+
+_events = Namespace()
+
+member_registered = _events.signal("member-registered")   # sender: app, member_id, scene
+member_phone_bound = _events.signal("member-phone-bound")  # sender: app, member_id
+member_erased = _events.signal("member-erased")            # sender: app, member_id

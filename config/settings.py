@@ -1,0 +1,106 @@
+"""Settings read from the environment, with typed parsing and safe development defaults.
+
+`load_settings()` is called by the app factory, never at import time. In production the
+service refuses to start with the default secret or without an external PostgreSQL and Redis,
+and the error names the variable that is missing.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
+SANDBOX_APPID = "wx5a1db0x0000000"
+SANDBOX_SECRET = "sandbox-secret"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+
+    app_env: Literal["development", "test", "production"] = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+
+    # Data stores: unset means "start an embedded one under instance/".
+    database_url: str | None = None
+    redis_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # WeChat mini-program. Unset credentials mean "talk to the local WeChat sandbox".
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_api_base: str | None = None
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = Field(default=8900, ge=1, le=65535)
+    wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    # Programme.
+    timezone: str = "Asia/Shanghai"
+    member_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def uses_wechat_sandbox(self) -> bool:
+        return not (self.wechat_appid and self.wechat_secret)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://{self.sandbox_host}:{self.sandbox_port}/"
+
+    @property
+    def effective_wechat_api_base(self) -> str | None:
+        """Base URL for WeChat calls: explicit, else the sandbox, else None (the real WeChat)."""
+        if self.wechat_api_base:
+            return self.wechat_api_base.rstrip("/") + "/"
+        return self.sandbox_url if self.uses_wechat_sandbox else None
+
+    @property
+    def effective_wechat_appid(self) -> str:
+        return self.wechat_appid or SANDBOX_APPID
+
+    @property
+    def effective_wechat_secret(self) -> str:
+        return self.wechat_secret or SANDBOX_SECRET
+
+    def check_production(self) -> None:
+        if self.app_env != "production":
+            return
+        missing = [name for name, value in (
+            ("DATABASE_URL", self.database_url),
+            ("REDIS_URL", self.redis_url),
+            ("WECHAT_APPID", self.wechat_appid),
+            ("WECHAT_SECRET", self.wechat_secret),
+        ) if not value]
+        if missing:
+            raise ConfigError(f"production needs these environment variables set: {', '.join(missing)}")
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            raise ConfigError("production needs SECRET_KEY set to a random value of at least 32 characters")
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Read the environment (plus explicit overrides, used by tests) and check it."""
+    try:
+        settings = Settings(**(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+    settings.check_production()
+    return settings

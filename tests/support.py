@@ -1,0 +1,49 @@
+"""Small helpers the tests share: log a sandbox user in, build auth headers."""
+from __future__ import annotations
+
+import itertools
+
+_codes = itertools.count(1)
+
+
+def login_code(name: str) -> str:
+    """A fresh sandbox login code for user `name` (each code works once, like WeChat's)."""
+    return f"{name}.{next(_codes)}"
+
+
+def login(client, name: str = "alice", **extra) -> dict:
+    response = client.post("/api/v1/auth/login", json={"code": login_code(name), **extra})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def auth(token_or_login) -> dict:
+    token = token_or_login["token"] if isinstance(token_or_login, dict) else token_or_login
+    return {"Authorization": f"Bearer {token}"}
+
+
+def member_headers(client, name: str = "alice") -> dict:
+    return auth(login(client, name))
+
+
+def operator_headers(app, client, role: str = "admin", username: str | None = None) -> dict:
+    """Create an operator with `role` and return bearer headers for them."""
+    from app.operators.service import create
+
+    username = username or f"{role}-op"
+    with app.app_context():
+        create(username, "correct horse battery", role)
+    response = client.post("/api/v1/admin/auth/login", json={"username": username, "password": "correct horse battery"})
+    assert response.status_code == 200, response.get_json()
+    return auth(response.get_json()["token"])
+
+
+def make_member(name: str = "m") -> int:
+    """Insert a member directly (inside an app context) and return its id."""
+    from app.extensions import db
+    from app.members.models import Member
+
+    member = Member(appid="wx-test", openid=f"openid-{name}-{next(_codes)}")
+    db.session.add(member)
+    db.session.commit()
+    return member.id
