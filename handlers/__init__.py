@@ -1,0 +1,1 @@
+"""The bot: WeChat official-account and WeCom callback endpoints and their command handlers."""

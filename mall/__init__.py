@@ -1,0 +1,1 @@
+"""The gift mall: items, stock, orders, pickup codes, counter verification, lottery."""

@@ -1,0 +1,1 @@
+"""Referral posters: templates, QR and mini-program codes, rendering, cache."""

@@ -1,0 +1,1 @@
+"""Background work on RQ: queues, jobs, the cron schedule, the worker."""
