@@ -11,6 +11,9 @@ API_VERSION = "1.0.0"
 SECURITY_SCHEMES = {
     "member": {"type": "http", "scheme": "bearer", "description": "小程序会员令牌 (POST /api/v1/auth/login)"},
     "operator": {"type": "http", "scheme": "bearer", "description": "运营人员令牌 (POST /api/v1/admin/auth/login)"},
+    "integration": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                    "description": "品牌系统: X-Integration-Key, X-Timestamp, X-Nonce, X-Signature = "
+                                   "hex HMAC-SHA256(secret, '{timestamp}.{nonce}.' + body)"},
 }
 
 
@@ -36,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     register_extensions(app)
     register_errorhandlers(app)
     register_blueprints(app)
+    register_listeners()
     register_commands(app)
     return app
 
@@ -70,10 +74,12 @@ def register_logging(app: OpenAPI) -> None:
 
 def register_extensions(app: OpenAPI) -> None:
     from app.extensions import db, init_redis, migrate
+    from app.limits import init_limiter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     init_redis(app)
+    init_limiter(app)
     import app.models  # noqa: F401  (every model registered before Alembic compares)
 
 
@@ -86,14 +92,25 @@ def register_errorhandlers(app: OpenAPI) -> None:
 
 
 def register_blueprints(app: OpenAPI) -> None:
+    from app.checkin.routes import bp as checkin_bp
+    from app.earning.admin_routes import bp as earning_admin_bp
+    from app.earning.routes import bp as earning_bp
     from app.health import bp as health_bp
     from app.members.routes import bp as members_bp
     from app.operators.routes import bp as operators_bp
     from app.points.admin_routes import bp as points_admin_bp
     from app.points.routes import bp as points_bp
 
-    for blueprint in (health_bp, members_bp, points_bp, operators_bp, points_admin_bp):
+    for blueprint in (health_bp, members_bp, points_bp, checkin_bp, earning_bp, operators_bp, points_admin_bp,
+                      earning_admin_bp):
         app.register_api(blueprint)
+
+
+def register_listeners() -> None:
+    """Features that react to the core's signals (connecting twice is harmless: blinker keeps one)."""
+    from app.earning.hooks import connect
+
+    connect()
 
 
 def register_commands(app: OpenAPI) -> None:

@@ -8,6 +8,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import clock
+from app.checkin.service import settings as checkin_settings
+from app.earning.rules import seed_rules
 from app.extensions import db
 from app.members.models import Member
 from app.operators.service import ensure_demo_admin
@@ -24,6 +26,9 @@ def seed() -> Iterator[str]:
     ensure_programme(**PROGRAMME)
     db.session.commit()
     yield f"programme: {PROGRAMME['name']} ({PROGRAMME['points_name']}, {PROGRAMME['points_per_yuan']} = 1 元)"
+    yield f"earn rules: {seed_rules()} added"
+    checkin_settings()
+    db.session.commit()
     settings = current_app.config["SETTINGS"]
     if settings.app_env != "production":
         _, created = ensure_demo_admin(DEMO_ADMIN["username"], DEMO_ADMIN["password"])

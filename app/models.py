@@ -4,3 +4,5 @@ from app.operators.models import Operator  # noqa: F401
 from app.points.models import (EntryReversal, LedgerEntry, LedgerOperation, LotAllocation,  # noqa: F401
                                PointAccount, PointsLot)
 from app.programme.models import Programme  # noqa: F401
+from app.checkin.models import Checkin, CheckinSettings  # noqa: F401
+from app.earning.models import Campaign, EarningEvent, EarnRule, Integration, RuleAward  # noqa: F401

@@ -10,3 +10,4 @@ _events = Namespace()
 member_registered = _events.signal("member-registered")   # sender: app, member_id, scene
 member_phone_bound = _events.signal("member-phone-bound")  # sender: app, member_id
 member_erased = _events.signal("member-erased")            # sender: app, member_id
+member_profile_updated = _events.signal("member-profile-updated")  # sender: app, member_id, complete

@@ -47,3 +47,14 @@ def make_member(name: str = "m") -> int:
     db.session.add(member)
     db.session.commit()
     return member.id
+
+
+def seed_rules() -> None:
+    """The demo programme's earn rules and check-in table (inside an app context)."""
+    from app.checkin.service import settings
+    from app.earning.rules import seed_rules as seed
+    from app.extensions import db
+
+    seed()
+    settings()
+    db.session.commit()

@@ -20,6 +20,10 @@ PERSONAL_FIELDS = ("unionid", "session_key", "phone", "nickname", "avatar_url", 
                    "company", "industry", "company_size", "job_role", "register_scene", "phone_bound_at")
 
 
+# A profile is complete (and earns the execution reward once) when these are all filled in.
+PROFILE_COMPLETE_FIELDS = ("nickname", "avatar_url", "birthday", "region")
+
+
 @dataclass(frozen=True)
 class LoginResult:
     member: Member
@@ -98,6 +102,8 @@ def update_profile(member: Member, changes: dict[str, Any]) -> Member:
     for field, value in changes.items():
         setattr(member, field, value)
     db.session.commit()
+    complete = all(getattr(member, field) for field in PROFILE_COMPLETE_FIELDS)
+    signals.member_profile_updated.send(current_app._get_current_object(), member_id=member.id, complete=complete)
     return member
 
 

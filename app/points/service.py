@@ -193,9 +193,9 @@ def reverse(entry_id: int, *, key: str, reason: str, amount: int | None = None, 
         return claimed
     account = lock_account(original.member_id)
     posting.settle(account, claimed)
-    asked = db.session.execute(
+    asked = int(db.session.execute(
         select(func.coalesce(func.sum(EntryReversal.requested), 0)).where(EntryReversal.entry_id == entry_id)
-    ).scalar_one()
+    ).scalar_one())
     if asked + amount > size:
         db.session.rollback()
         raise NotReversible("冲正数量超过原流水剩余可冲正数量", code="over_reversal",
@@ -289,7 +289,3 @@ def _outcome(op_id: int, extra: dict | None = None) -> Outcome:
     ).all()
     entries = [PostedEntry(e.id, e.currency, e.bucket, e.kind, e.amount, e.balance_after, lot_id) for e, lot_id in rows]
     return Outcome(op_id, entries, extra=extra or {})
-
-
-def lot_expiry_for(earned_at: datetime) -> datetime | None:
-    return programme.current().lot_expiry(earned_at)

@@ -1,0 +1,1 @@
+"""Daily check-in: streaks with a reward cycle, monthly cumulative rewards, make-ups (补签)."""

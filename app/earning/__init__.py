@@ -1,0 +1,1 @@
+"""Earning: rules for events, the one entry point that applies them, campaigns, integrations."""

@@ -1,0 +1,76 @@
+"""Operators: earn rules, campaigns, integrations, and a member's events with their outcomes."""
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from app.earning import integrations, rules
+from app.earning.schemas import (CampaignBody, CampaignOut, IntegrationBody, IntegrationOut, MemberEventOut,
+                                 MemberEventPage, RuleBody, RuleList, RuleOut)
+from app.members.schemas import ErrorOut
+from app.operators.service import READERS, WRITERS, current_operator
+from app.pagination import CursorQuery
+
+bp = APIBlueprint("earning_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="运营后台")],
+                  abp_security=[{"operator": []}],
+                  abp_responses={"401": ErrorOut, "403": ErrorOut, "404": ErrorOut, "409": ErrorOut, "422": ErrorOut})
+
+
+class RulePath(BaseModel):
+    rule_id: int = Field(ge=1)
+
+
+class MemberPath(BaseModel):
+    member_id: int = Field(ge=1)
+
+
+@bp.get("/earn-rules", responses={200: RuleList})
+def list_rules():
+    """积分规则列表"""
+    current_operator(*READERS)
+    return RuleList(items=[RuleOut.model_validate(r) for r in rules.list_rules()]).model_dump(mode="json")
+
+
+@bp.post("/earn-rules", responses={201: RuleOut})
+def create_rule(body: RuleBody):
+    """新建积分规则"""
+    current_operator(*WRITERS)
+    return RuleOut.model_validate(rules.create_rule(body.model_dump())).model_dump(mode="json"), 201
+
+
+@bp.put("/earn-rules/<int:rule_id>", responses={200: RuleOut})
+def replace_rule(path: RulePath, body: RuleBody):
+    """修改积分规则(整体替换)"""
+    current_operator(*WRITERS)
+    return RuleOut.model_validate(rules.replace_rule(path.rule_id, body.model_dump())).model_dump(mode="json")
+
+
+@bp.get("/campaigns")
+def list_campaigns():
+    """活动(积分倍数)列表"""
+    current_operator(*READERS)
+    return {"items": [CampaignOut.model_validate(c).model_dump(mode="json") for c in rules.list_campaigns()]}
+
+
+@bp.post("/campaigns", responses={201: CampaignOut})
+def create_campaign(body: CampaignBody):
+    """新建活动:在时间段内对指定事件或等级倍数发放积分(如会员日双倍)"""
+    current_operator(*WRITERS)
+    return CampaignOut.model_validate(rules.create_campaign(body.model_dump())).model_dump(mode="json"), 201
+
+
+@bp.post("/integrations", responses={201: IntegrationOut})
+def create_integration(body: IntegrationBody):
+    """新建接入方(品牌系统),返回签名密钥(仅此一次)"""
+    current_operator("admin")
+    integration, secret = integrations.create(body.name, body.note)
+    return IntegrationOut(key_id=integration.key_id, name=integration.name, secret=secret).model_dump(), 201
+
+
+@bp.get("/members/<int:member_id>/events", responses={200: MemberEventPage})
+def member_events(path: MemberPath, query: CursorQuery):
+    """某会员的事件及每条规则的结果(解释"为什么没有积分")"""
+    current_operator(*READERS)
+    items, next_cursor = rules.member_events(path.member_id, cursor=query.cursor, limit=query.limit)
+    return MemberEventPage(items=[MemberEventOut.model_validate(e) for e in items],
+                           next_cursor=next_cursor).model_dump(mode="json")

@@ -1,0 +1,265 @@
+"""The one way in for earning: `process(event)`.
+
+It records the event once per (source, event id), finds the rules for its type, and for each rule
+checks the window, the member's level, caps and budget, applies level and campaign multipliers, and
+writes to the ledger with a key derived from the event, all in one transaction. A rule that pays
+nothing is recorded with its reason (`rule_inactive`, `over_daily_cap`...), so an operator can
+answer "why did I get nothing". A `refund` event takes back the matching share of its purchase.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from app import clock
+from app.earning import multipliers
+from app.earning.models import EarningEvent, EarnRule, RuleAward
+from app.errors import Unprocessable
+from app.extensions import db
+from app.members.models import Member
+from app.points import service as ledger
+from app.points.errors import IdempotencyMismatch, UnknownMember
+from app.points.models import EntryReversal
+from app.points.posting import MAX_AMOUNT, fingerprint
+from config.earning import EVENT_TYPES
+
+MAX_EVENT_AGE = timedelta(days=30)
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass
+class Event:
+    type: str
+    member_id: int
+    event_id: str
+    source: str = "app"
+    occurred_at: datetime | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RuleResult:
+    rule: str
+    status: str  # awarded | rejected | reversed
+    reason: str | None = None
+    points: int = 0
+    growth: int = 0
+    multiplier_pct: int = 100
+    campaign: str | None = None
+
+
+@dataclass
+class EventResult:
+    event_row_id: int
+    event_id: str
+    status: str
+    points: int
+    growth: int
+    rules: list[RuleResult]
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "status": self.status, "points": self.points, "growth": self.growth,
+                "duplicate": self.duplicate, "rules": [asdict(r) for r in self.rules]}
+
+
+def validate(event: Event, *, from_source: str = "internal") -> None:
+    """Refuse what can never be processed: unknown types, types this source may not report,
+    attributes of the wrong shape, times in the future or too far in the past."""
+    spec = EVENT_TYPES.get(event.type)
+    if spec is None:
+        raise Unprocessable(f"未知的事件类型: {event.type}", code="unknown_event_type")
+    if from_source != "internal" and spec["source"] != from_source:
+        raise Unprocessable(f"该来源不能上报事件类型 {event.type}", code="event_type_not_allowed")
+    if not event.event_id or len(event.event_id) > 128:
+        raise Unprocessable("事件 ID 长度须为 1 到 128", code="invalid_event_id")
+    if event.occurred_at is not None:
+        if event.occurred_at.tzinfo is None:
+            raise Unprocessable("发生时间须带时区", code="naive_datetime")
+        at = clock.now()
+        if event.occurred_at > at + MAX_CLOCK_SKEW or event.occurred_at < at - MAX_EVENT_AGE:
+            raise Unprocessable("发生时间不在可接受范围内(30 天内且不晚于现在)", code="occurred_at_out_of_range")
+    attrs = event.attributes
+    if event.type in ("purchase", "refund"):
+        amount = attrs.get("amount_cents")
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
+            raise Unprocessable("amount_cents 须为正整数(分)", code="invalid_amount")
+        order = attrs.get("order_id")
+        if not isinstance(order, str) or not 0 < len(order) <= 64:
+            raise Unprocessable("order_id 须为 1 到 64 个字符", code="invalid_order_id")
+    for name in ("points", "growth"):
+        if name in attrs:
+            value = attrs[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_AMOUNT:
+                raise Unprocessable(f"{name} 须为非负整数", code="invalid_amount")
+
+
+def process(event: Event, *, commit: bool = True) -> EventResult:
+    validate(event)
+    occurred = event.occurred_at or clock.now()
+    attrs = dict(event.attributes)
+    # an event that carries its own time is the same event only at that time; one stamped on arrival is not
+    stamped = event.occurred_at.isoformat() if event.occurred_at else None
+    print_ = fingerprint("event", event.member_id, type=event.type, occurred=stamped, attributes=attrs)
+    status = db.session.execute(select(Member.status).where(Member.id == event.member_id)).scalar()
+    if status != "active":
+        raise UnknownMember()
+    order_ref = attrs.get("order_id") if event.type in ("purchase", "refund") else None
+    row_id = db.session.execute(
+        insert(EarningEvent).values(
+            source=event.source, event_id=event.event_id, event_type=event.type, member_id=event.member_id,
+            occurred_at=occurred, attributes=attrs, fingerprint=print_, order_ref=order_ref, status="rejected",
+            points=0, growth=0, outcome=[], received_at=clock.now())
+        .on_conflict_do_nothing(constraint="uq_earning_events_source_event_id").returning(EarningEvent.id)
+    ).scalar()
+    if row_id is None:
+        return _replay(event, print_)
+    if event.type == "refund":
+        results = _refund(event, row_id, occurred, attrs)
+    else:
+        rules = db.session.execute(
+            select(EarnRule).where(EarnRule.event_type == event.type).order_by(EarnRule.id)
+        ).scalars().all()
+        results = [_apply(rule, event, row_id, occurred, attrs) for rule in rules] or [
+            RuleResult(rule="-", status="rejected", reason="no_rule")]
+    points = sum(r.points for r in results)
+    growth = sum(r.growth for r in results)
+    paid = [r for r in results if r.status != "rejected"]
+    final = ("reversed" if event.type == "refund" else "awarded") if paid else "rejected"
+    db.session.execute(update(EarningEvent).where(EarningEvent.id == row_id).values(
+        status=final, points=points, growth=growth, outcome=[asdict(r) for r in results]))
+    if commit:
+        db.session.commit()
+    return EventResult(row_id, event.event_id, final, points, growth, results)
+
+
+def _replay(event: Event, print_: str) -> EventResult:
+    row = db.session.execute(
+        select(EarningEvent).where(EarningEvent.source == event.source, EarningEvent.event_id == event.event_id)
+    ).scalar_one()
+    db.session.rollback()
+    if row.fingerprint != print_ or row.member_id != event.member_id:
+        raise IdempotencyMismatch("该事件 ID 已用于另一条不同的事件", code="event_id_reused")
+    return EventResult(row.id, row.event_id, row.status, row.points, row.growth,
+                       [RuleResult(**r) for r in row.outcome], duplicate=True)
+
+
+def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict) -> RuleResult:
+    def rejected(reason: str) -> RuleResult:
+        return RuleResult(rule=rule.code, status="rejected", reason=reason)
+
+    if not rule.active or (rule.starts_at and occurred < rule.starts_at) or (rule.ends_at and occurred >= rule.ends_at):
+        return rejected("rule_inactive")
+    level_code, level_pct = multipliers.level_of(event.member_id)
+    if rule.level_codes and level_code not in rule.level_codes:
+        return rejected("level_not_eligible")
+    points, growth = _base_amounts(rule, attrs)
+    pct, campaign = 100, None
+    if rule.apply_level_multiplier:
+        pct = pct * level_pct // 100
+    if rule.apply_campaign_multiplier:
+        campaign_pct, campaign = multipliers.campaign_multiplier(event.type, level_code, occurred)
+        pct = pct * campaign_pct // 100
+    points = points * pct // 100
+    if points == 0 and growth == 0:
+        return rejected("zero_amount")
+    over = _over_cap(rule, event.member_id, clock.business_date(occurred))
+    if over:
+        return rejected(over)
+    if rule.budget_points is not None and points:
+        taken = db.session.execute(
+            update(EarnRule).where(EarnRule.id == rule.id, EarnRule.budget_used + points <= EarnRule.budget_points)
+            .values(budget_used=EarnRule.budget_used + points).returning(EarnRule.id)).scalar()
+        if taken is None:
+            return rejected("budget_exhausted")
+    outcome = ledger.earn(event.member_id, points, growth=growth, key=f"event:{row_id}:rule:{rule.id}",
+                          reason_code=rule.code, reason=rule.name, hold_days=rule.hold_days if points else 0,
+                          source_type="rule", source_id=str(rule.id), commit=False)
+    ids = {e.currency: e.id for e in outcome.entries}
+    db.session.add(RuleAward(rule_id=rule.id, member_id=event.member_id, event_row_id=row_id,
+                             business_date=clock.business_date(occurred), points=points, growth=growth,
+                             points_entry_id=ids.get("points"), growth_entry_id=ids.get("growth")))
+    db.session.flush()
+    return RuleResult(rule=rule.code, status="awarded", points=points, growth=growth, multiplier_pct=pct,
+                      campaign=campaign)
+
+
+def _base_amounts(rule: EarnRule, attrs: dict) -> tuple[int, int]:
+    if rule.mode == "per_yuan":
+        cents = int(attrs.get("amount_cents", 0))
+        return cents * rule.points_per_yuan // 100, cents * rule.growth_per_yuan // 100
+    if rule.mode == "attribute":
+        return int(attrs.get("points", 0)), int(attrs.get("growth", rule.growth))
+    return rule.points, rule.growth
+
+
+def _over_cap(rule: EarnRule, member_id: int, day) -> str | None:
+    """Which cap this award would break, if any. Serialised per (rule, member) by an advisory lock,
+    so parallel events cannot both slip under a cap."""
+    caps = (rule.cap_per_day, rule.cap_per_week, rule.cap_per_month, rule.cap_lifetime)
+    if all(cap is None for cap in caps):
+        return None
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                       {"k": f"earn-cap:{rule.id}:{member_id}"})
+    week_start = day - timedelta(days=day.weekday())
+    month_start = day.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    counts = db.session.execute(
+        select(func.count().filter(RuleAward.business_date == day),
+               func.count().filter(RuleAward.business_date.between(week_start, week_start + timedelta(days=6))),
+               func.count().filter(RuleAward.business_date >= month_start, RuleAward.business_date < month_end),
+               func.count())
+        .where(RuleAward.rule_id == rule.id, RuleAward.member_id == member_id)
+    ).one()
+    for name, cap, count in zip(("daily", "weekly", "monthly", "lifetime"), caps, counts):
+        if cap is not None and count >= cap:
+            return f"over_{name}_cap"
+    return None
+
+
+def _refund(event: Event, row_id: int, occurred: datetime, attrs: dict) -> list[RuleResult]:
+    """Take back the refunded share of a purchase's points and growth, pending or available.
+
+    Shares are cumulative: after refunds totalling R of a purchase of A, exactly floor(P x R / A) of
+    the P points it earned have been taken back, so partial refunds never drift by rounding."""
+    order = attrs["order_id"]
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                       {"k": f"refund:{event.member_id}:{order}"})
+    purchase = db.session.execute(
+        select(EarningEvent).where(EarningEvent.member_id == event.member_id, EarningEvent.event_type == "purchase",
+                                   EarningEvent.order_ref == order).order_by(EarningEvent.id).limit(1)
+    ).scalar_one_or_none()
+    if purchase is None:
+        return [RuleResult(rule="-", status="rejected", reason="unknown_order")]
+    bought = int(purchase.attributes["amount_cents"])
+    before = int(db.session.execute(
+        select(func.coalesce(func.sum(EarningEvent.attributes["amount_cents"].as_integer()), 0))
+        .where(EarningEvent.member_id == event.member_id, EarningEvent.event_type == "refund",
+               EarningEvent.order_ref == order, EarningEvent.status == "reversed", EarningEvent.id != row_id)
+    ).scalar_one())
+    refunded = min(bought, before + int(attrs["amount_cents"]))
+    if before >= bought:
+        return [RuleResult(rule="-", status="rejected", reason="already_refunded")]
+    results = []
+    awards = db.session.execute(select(RuleAward, EarnRule.code).join(EarnRule, EarnRule.id == RuleAward.rule_id)
+                                .where(RuleAward.event_row_id == purchase.id)).all()
+    for award, code in awards:
+        taken = {}
+        for currency, entry_id, total in (("points", award.points_entry_id, award.points),
+                                          ("growth", award.growth_entry_id, award.growth)):
+            if entry_id is None or not total:
+                continue
+            asked = int(db.session.execute(select(func.coalesce(func.sum(EntryReversal.requested), 0))
+                                           .where(EntryReversal.entry_id == entry_id)).scalar_one())
+            delta = total * refunded // bought - asked
+            if delta > 0:
+                outcome = ledger.reverse(entry_id, key=f"refund:{row_id}:{entry_id}", reason="订单退款,扣回相应积分",
+                                         amount=delta, reason_code="refund", commit=False)
+                taken[currency] = outcome.extra["taken"]
+        results.append(RuleResult(rule=code, status="reversed", points=-taken.get("points", 0),
+                                  growth=-taken.get("growth", 0)))
+    return results or [RuleResult(rule="-", status="rejected", reason="nothing_to_reverse")]
