@@ -96,13 +96,15 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.earning.admin_routes import bp as earning_admin_bp
     from app.earning.routes import bp as earning_bp
     from app.health import bp as health_bp
+    from app.offline_events.routes import bp as offline_events_bp
+    from app.taskcenter.routes import bp as taskcenter_bp
     from app.members.routes import bp as members_bp
     from app.operators.routes import bp as operators_bp
     from app.points.admin_routes import bp as points_admin_bp
     from app.points.routes import bp as points_bp
 
-    for blueprint in (health_bp, members_bp, points_bp, checkin_bp, earning_bp, operators_bp, points_admin_bp,
-                      earning_admin_bp):
+    for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
+                      operators_bp, points_admin_bp, earning_admin_bp):
         app.register_api(blueprint)
 
 

@@ -15,6 +15,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(devstack)
     app.cli.add_command(ledger)
     app.cli.add_command(create_operator)
+    app.cli.add_command(earning)
+    app.cli.add_command(create_integration)
 
 
 @click.command("seed-demo")
@@ -64,3 +66,25 @@ def ledger_expire() -> None:
     expired = expire_due_lots()
     click.echo(f"released {released['points']} points in {released['lots']} lots; "
                f"expired {expired['points']} points in {expired['lots']} lots")
+
+
+earning = AppGroup("earning", help="Earning: anti-farming checks.")
+
+
+@earning.command("flag-farming")
+@click.option("--days", default=7, show_default=True)
+def earning_flag_farming(days: int) -> None:
+    """Flag members who hit an earning cap on each of the last DAYS business days."""
+    from app.earning.farming import flag_farming
+
+    click.echo(f"{flag_farming(days)} members flagged")
+
+
+@click.command("create-integration")
+@click.argument("name")
+def create_integration(name: str) -> None:
+    """Create credentials for a brand system posting events (the secret is shown once)."""
+    from app.earning.integrations import create
+
+    integration, secret = create(name)
+    click.echo(f"X-Integration-Key: {integration.key_id}\nsecret: {secret}")

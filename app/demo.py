@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app import clock
 from app.checkin.service import settings as checkin_settings
 from app.earning.rules import seed_rules
+from app.taskcenter.service import seed_tasks
 from app.extensions import db
 from app.members.models import Member
 from app.operators.service import ensure_demo_admin
@@ -29,6 +30,7 @@ def seed() -> Iterator[str]:
     yield f"earn rules: {seed_rules()} added"
     checkin_settings()
     db.session.commit()
+    yield f"tasks: {seed_tasks()} added"
     settings = current_app.config["SETTINGS"]
     if settings.app_env != "production":
         _, created = ensure_demo_admin(DEMO_ADMIN["username"], DEMO_ADMIN["password"])

@@ -1,4 +1,8 @@
-"""Rate limits (Flask-Limiter, counters in Redis): per IP by default, per member where it matters."""
+"""Rate limits (Flask-Limiter, counters in Redis): per IP by default, per member where it matters.
+
+The limiter is one object per process (its decorators are applied at import), bound to the app
+that `create_app` builds; a process serves one app.
+"""
 from __future__ import annotations
 
 from flask_limiter import Limiter

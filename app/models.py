@@ -1,8 +1,10 @@
 """Imports every feature's models so that Alembic and the verifier see the whole schema."""
-from app.members.models import Member  # noqa: F401
+from app.members.models import Member, MemberFlag  # noqa: F401
 from app.operators.models import Operator  # noqa: F401
 from app.points.models import (EntryReversal, LedgerEntry, LedgerOperation, LotAllocation,  # noqa: F401
                                PointAccount, PointsLot)
 from app.programme.models import Programme  # noqa: F401
 from app.checkin.models import Checkin, CheckinSettings  # noqa: F401
 from app.earning.models import Campaign, EarningEvent, EarnRule, Integration, RuleAward  # noqa: F401
+from app.offline_events.models import OfflineEvent  # noqa: F401
+from app.taskcenter.models import TaskClaim, TaskDefinition  # noqa: F401

@@ -55,3 +55,26 @@ DEMO_CHECKIN = {
     "makeups_per_month": 2,
     "makeup_cost_points": 20,
 }
+
+# The task center (任务中心): what members are asked to do, by period. A task completes from the
+# events that reach the engine, never from the client saying so; its reward is claimed by the member.
+DEMO_TASKS = [
+    {"code": "complete-profile", "title": "完善个人资料", "kind": "once", "event_type": "profile_completed",
+     "reward_points": 20, "link": "pages/profile/edit"},
+    {"code": "bind-phone", "title": "绑定手机号", "kind": "once", "event_type": "phone_bound",
+     "reward_points": 20, "link": "pages/profile/phone"},
+    {"code": "first-purchase", "title": "完成首次消费", "kind": "once", "event_type": "purchase",
+     "reward_points": 100, "reward_growth": 50, "link": "pages/mall/index"},
+    {"code": "first-invite", "title": "成功邀请一位好友", "kind": "once", "event_type": "invite_qualified",
+     "reward_points": 50, "link": "pages/invite/poster"},
+    {"code": "daily-checkin", "title": "每日签到", "kind": "daily", "event_type": "checkin",
+     "reward_points": 2, "link": "pages/checkin/index"},
+    {"code": "daily-browse", "title": "浏览 3 篇内容", "kind": "daily", "event_type": "browse", "target": 3,
+     "reward_points": 5, "link": "pages/content/index"},
+    {"code": "daily-share", "title": "分享一次好物", "kind": "daily", "event_type": "share",
+     "reward_points": 5, "link": "pages/content/index"},
+    {"code": "daily-live", "title": "观看一场直播", "kind": "daily", "event_type": "live_stream_watched",
+     "reward_points": 10, "link": "pages/live/index"},
+    {"code": "weekly-course", "title": "本周完成 2 节课程", "kind": "weekly", "event_type": "course_completed",
+     "target": 2, "reward_points": 30, "reward_growth": 10, "link": "pages/course/index"},
+]

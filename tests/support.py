@@ -50,11 +50,13 @@ def make_member(name: str = "m") -> int:
 
 
 def seed_rules() -> None:
-    """The demo programme's earn rules and check-in table (inside an app context)."""
+    """The demo programme's earn rules, tasks and check-in table (inside an app context)."""
     from app.checkin.service import settings
     from app.earning.rules import seed_rules as seed
     from app.extensions import db
+    from app.taskcenter.service import seed_tasks
 
     seed()
+    seed_tasks()
     settings()
     db.session.commit()

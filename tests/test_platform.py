@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from config import ConfigError, load_settings
 
 
@@ -13,10 +12,11 @@ def test_healthz_and_readyz(client):
     assert ready.status_code == 200 and ready.get_json()["checks"] == {"postgres": "ok", "redis": "ok"}
 
 
-def test_readyz_names_the_failed_dependency(database_url, sandbox):
-    app = create_app({"app_env": "test", "database_url": database_url, "redis_url": "redis://127.0.0.1:1/0",
-                      "wechat_api_base": sandbox.base_url})
-    response = app.test_client().get("/readyz")
+def test_readyz_names_the_failed_dependency(app, client, monkeypatch):
+    import redis
+
+    monkeypatch.setitem(app.extensions, "redis", redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1))
+    response = client.get("/readyz")
     assert response.status_code == 503
     body = response.get_json()
     assert body["checks"]["postgres"] == "ok" and body["checks"]["redis"].startswith("error")

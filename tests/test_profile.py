@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 
 from app.extensions import db
-from app.logging import RedactPersonalData
+from app.logging import RedactPersonalData, configure_logging
 from app.members.models import Member
 from tests.support import auth, login
 
@@ -73,6 +73,7 @@ def test_responses_never_carry_session_key_or_openid(client):
 
 
 def test_phone_numbers_and_session_keys_never_reach_the_logs(client):
+    configure_logging("INFO")  # what create_app installed; pytest's log capture may have swapped root handlers
     output = io.StringIO()
     handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, RedactPersonalData) for f in h.filters))
     previous = handler.setStream(output)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from datetime import datetime
 
-from app.earning import integrations, rules
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from app.earning import farming, integrations, rules
 from app.earning.schemas import (CampaignBody, CampaignOut, IntegrationBody, IntegrationOut, MemberEventOut,
                                  MemberEventPage, RuleBody, RuleList, RuleOut)
 from app.members.schemas import ErrorOut
@@ -22,6 +24,25 @@ class RulePath(BaseModel):
 
 class MemberPath(BaseModel):
     member_id: int = Field(ge=1)
+
+
+class FlagPath(BaseModel):
+    flag_id: int = Field(ge=1)
+
+
+class FlagOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    member_id: int
+    kind: str
+    reason: str
+    created_at: datetime
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    resolution: str = Field(min_length=2, max_length=200, description="处理说明;有处罚时也是流水的原因")
+    penalty_points: StrictInt = Field(default=0, ge=0, le=10_000_000, description="扣减的积分(处罚),0 为不处罚")
 
 
 @bp.get("/earn-rules", responses={200: RuleList})
@@ -74,3 +95,19 @@ def member_events(path: MemberPath, query: CursorQuery):
     items, next_cursor = rules.member_events(path.member_id, cursor=query.cursor, limit=query.limit)
     return MemberEventPage(items=[MemberEventOut.model_validate(e) for e in items],
                            next_cursor=next_cursor).model_dump(mode="json")
+
+
+@bp.get("/flags")
+def list_flags():
+    """待处理的会员标记(如疑似刷分)"""
+    current_operator(*READERS)
+    return {"items": [FlagOut.model_validate(f).model_dump(mode="json") for f in farming.open_flags()]}
+
+
+@bp.post("/flags/<int:flag_id>/resolve", responses={200: FlagOut})
+def resolve_flag(path: FlagPath, body: ResolveBody):
+    """处理标记:可同时对会员处以积分处罚(写入流水)"""
+    operator = current_operator(*WRITERS)
+    flag = farming.resolve(path.flag_id, operator_id=operator.id, resolution=body.resolution,
+                           penalty_points=body.penalty_points)
+    return FlagOut.model_validate(flag).model_dump(mode="json")

@@ -101,6 +101,7 @@ class EarningEvent(db.Model):
         UniqueConstraint("source", "event_id", name="uq_earning_events_source_event_id"),
         CheckConstraint("status IN ('awarded', 'rejected', 'reversed')", name="status_known"),
         Index("ix_earning_events_member", "member_id", "id"),
+        Index("ix_earning_events_member_type_time", "member_id", "event_type", "occurred_at"),
         Index("ix_earning_events_order", "event_type", "order_ref", postgresql_where=text("order_ref IS NOT NULL")),
     )
 

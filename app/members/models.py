@@ -59,3 +59,22 @@ class Member(db.Model):
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.status}>"
+
+
+class MemberFlag(db.Model):
+    """Something about a member an operator should look at (e.g. a farming pattern), until resolved."""
+
+    __tablename__ = "member_flags"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    member_id: Mapped[int] = mapped_column(db.ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger)
+    resolution: Mapped[str | None] = mapped_column(String(256))
+
+    __table_args__ = (
+        Index("uq_member_flags_open", "member_id", "kind", unique=True, postgresql_where=text("resolved_at IS NULL")),
+    )
