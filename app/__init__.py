@@ -96,6 +96,7 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.earning.admin_routes import bp as earning_admin_bp
     from app.earning.routes import bp as earning_bp
     from app.health import bp as health_bp
+    from app.levels.routes import bp as levels_bp
     from app.offline_events.routes import bp as offline_events_bp
     from app.taskcenter.routes import bp as taskcenter_bp
     from app.members.routes import bp as members_bp
@@ -104,15 +105,20 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.points.routes import bp as points_bp
 
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
-                      operators_bp, points_admin_bp, earning_admin_bp):
+                      levels_bp, operators_bp, points_admin_bp, earning_admin_bp):
         app.register_api(blueprint)
 
 
 def register_listeners() -> None:
     """Features that react to the core's signals (connecting twice is harmless: blinker keeps one)."""
+    from app import signals
+    from app.earning import multipliers
     from app.earning.hooks import connect
+    from app.levels import service as levels
 
     connect()
+    signals.growth_changed.connect(levels.on_growth_changed)
+    multipliers.register_level_lookup(levels.level_of)
 
 
 def register_commands(app: OpenAPI) -> None:

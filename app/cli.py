@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_operator)
     app.cli.add_command(earning)
     app.cli.add_command(create_integration)
+    app.cli.add_command(levels)
 
 
 @click.command("seed-demo")
@@ -88,3 +89,16 @@ def create_integration(name: str) -> None:
 
     integration, secret = create(name)
     click.echo(f"X-Integration-Key: {integration.key_id}\nsecret: {secret}")
+
+
+levels = AppGroup("levels", help="Levels: expiry and downgrades, expiry notices.")
+
+
+@levels.command("expire")
+def levels_expire() -> None:
+    """Apply every expired level's action and place members at the level their growth earns."""
+    from app.levels.service import expire_due, notify_expiring
+
+    result = expire_due()
+    click.echo(f"{result['expired']} levels expired: {result['down']} down, {result['renewed']} renewed; "
+               f"{notify_expiring()} expiry notices recorded")

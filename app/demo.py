@@ -12,6 +12,7 @@ from app.checkin.service import settings as checkin_settings
 from app.earning.rules import seed_rules
 from app.taskcenter.service import seed_tasks
 from app.extensions import db
+from app.levels.admin import seed_levels
 from app.members.models import Member
 from app.operators.service import ensure_demo_admin
 from app.points import service as points
@@ -31,6 +32,7 @@ def seed() -> Iterator[str]:
     checkin_settings()
     db.session.commit()
     yield f"tasks: {seed_tasks()} added"
+    yield f"levels: {seed_levels()} added"
     settings = current_app.config["SETTINGS"]
     if settings.app_env != "production":
         _, created = ensure_demo_admin(DEMO_ADMIN["username"], DEMO_ADMIN["password"])

@@ -8,3 +8,4 @@ from app.checkin.models import Checkin, CheckinSettings  # noqa: F401
 from app.earning.models import Campaign, EarningEvent, EarnRule, Integration, RuleAward  # noqa: F401
 from app.offline_events.models import OfflineEvent  # noqa: F401
 from app.taskcenter.models import TaskClaim, TaskDefinition  # noqa: F401
+from app.levels.models import LevelChange, LevelDefinition, LevelNotice, MemberLevel  # noqa: F401

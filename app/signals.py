@@ -1,7 +1,9 @@
 """Domain events the core sends and features subscribe to (blinker, which Flask already uses).
 
-The core never imports a feature: posters, referrals or pushes connect to these signals.
-Signals are sent after the transaction that caused them has committed.
+The core never imports a feature: levels, posters, referrals or pushes connect to these signals.
+Signals are sent after the transaction that caused them has committed, except `growth_changed`,
+which is sent inside the ledger's transaction so that a promotion commits with the growth that
+earned it (its receivers must not commit).
 """
 from blinker import Namespace
 
@@ -11,3 +13,4 @@ member_registered = _events.signal("member-registered")   # sender: app, member_
 member_phone_bound = _events.signal("member-phone-bound")  # sender: app, member_id
 member_erased = _events.signal("member-erased")            # sender: app, member_id
 member_profile_updated = _events.signal("member-profile-updated")  # sender: app, member_id, complete
+growth_changed = _events.signal("growth-changed")          # sender: None, member_id, growth, delta, reason_code

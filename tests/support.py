@@ -60,3 +60,10 @@ def seed_rules() -> None:
     seed_tasks()
     settings()
     db.session.commit()
+
+
+def seed_levels() -> None:
+    """The demo programme's levels (inside an app context)."""
+    from app.levels.admin import seed_levels as seed
+
+    seed()

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 
-from app import clock
+from app import clock, signals
 from app.extensions import db
 from app.points import posting
 from app.points.errors import InsufficientPoints, InvalidAmount, NotReversible
@@ -94,9 +94,12 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
             lock_account(member_id)  # raises UnknownMember for a missing or erased member
             raise RuntimeError("earn wrote nothing for an active member")  # pragma: no cover
         return posting.replay(key, print_)
+    entries = [PostedEntry(r.id, r.currency, r.bucket, kind, r.amount, r.balance_after, r.lot_id) for r in rows]
+    for entry in entries:
+        if entry.currency == "growth":
+            _growth_changed(member_id, entry.balance_after, entry.amount, reason_code)
     if commit:
         db.session.commit()
-    entries = [PostedEntry(r.id, r.currency, r.bucket, kind, r.amount, r.balance_after, r.lot_id) for r in rows]
     return Outcome(rows[0].op_id, entries)
 
 
@@ -130,7 +133,8 @@ def spend(member_id: int, amount: int, *, key: str, reason_code: str, reason: st
 
 
 def adjust(member_id: int, amount: int, *, key: str, reason: str, operator_id: int | None,
-           currency: str = "points", penalty: bool = False, reason_code: str | None = None) -> Outcome:
+           currency: str = "points", penalty: bool = False, reason_code: str | None = None,
+           commit: bool = True) -> Outcome:
     """An operator's correction (signed `amount`) or a penalty (always a deduction), with a reason."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise InvalidAmount("调整数量必须是非零整数")
@@ -139,16 +143,18 @@ def adjust(member_id: int, amount: int, *, key: str, reason: str, operator_id: i
     kind = "penalty" if penalty else "adjust"
     code = reason_code or ("penalty" if penalty else "manual_adjustment")
     if currency == "growth":
-        return _adjust_growth(member_id, amount, key=key, reason=reason, operator_id=operator_id, kind=kind, code=code)
+        return _adjust_growth(member_id, amount, key=key, reason=reason, operator_id=operator_id, kind=kind, code=code,
+                              commit=commit)
+    source_id = None if operator_id is None else str(operator_id)
     if amount > 0:
         return earn(member_id, amount, key=key, reason_code=code, reason=reason, source_type="operator",
-                    source_id=None if operator_id is None else str(operator_id), operator_id=operator_id, kind=kind)
+                    source_id=source_id, operator_id=operator_id, kind=kind, commit=commit)
     return spend(member_id, -amount, key=key, reason_code=code, reason=reason, source_type="operator",
-                 source_id=None if operator_id is None else str(operator_id), operator_id=operator_id, kind=kind)
+                 source_id=source_id, operator_id=operator_id, kind=kind, commit=commit)
 
 
 def _adjust_growth(member_id: int, amount: int, *, key: str, reason: str, operator_id: int | None,
-                   kind: str, code: str) -> Outcome:
+                   kind: str, code: str, commit: bool) -> Outcome:
     check_amount(abs(amount))
     print_ = fingerprint(kind, member_id, growth=amount, reason_code=code)
     claimed = claim(key, member_id, kind, print_)
@@ -163,8 +169,10 @@ def _adjust_growth(member_id: int, amount: int, *, key: str, reason: str, operat
                         reason_code=code, reason=reason, source_type="operator", operator_id=operator_id)
     if amount > 0:
         account.growth_lifetime += amount
+    _growth_changed(member_id, account.growth, amount, code)
     outcome = _outcome(claimed)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return outcome
 
 
@@ -221,11 +229,13 @@ def reverse(entry_id: int, *, key: str, reason: str, amount: int | None = None, 
 def _reverse_growth(account, op_id, original, amount, common) -> int:
     if original.amount < 0:
         posting.write_entry(account, op_id, currency="growth", bucket="available", kind="reversal", amount=amount, **common)
+        _growth_changed(account.member_id, account.growth, amount, common["reason_code"])
         return amount
     taken = min(amount, account.growth)
     if taken:
         posting.write_entry(account, op_id, currency="growth", bucket="available", kind="reversal", amount=-taken, **common)
         account.growth_lifetime -= taken
+        _growth_changed(account.member_id, account.growth, -taken, common["reason_code"])
     return taken
 
 
@@ -279,6 +289,11 @@ def settle_member(member_id: int) -> None:
         return
     posting.settle(lock_account(member_id), claimed)
     db.session.commit()
+
+
+def _growth_changed(member_id: int, growth: int, delta: int, reason_code: str) -> None:
+    """Tell listeners (levels) inside this transaction, so a promotion commits with its growth."""
+    signals.growth_changed.send(None, member_id=member_id, growth=growth, delta=delta, reason_code=reason_code)
 
 
 def _outcome(op_id: int, extra: dict | None = None) -> Outcome:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, SmallInteger, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import now
@@ -28,6 +28,8 @@ class Programme(db.Model):
     expiry_policy: Mapped[str] = mapped_column(String(16), default="annual")
     expiry_days: Mapped[int] = mapped_column(Integer, default=365)
     expiry_years: Mapped[int] = mapped_column(SmallInteger, default=1)
+    # When growth is taken back (a refund, a correction), drop the level at once if it no longer qualifies.
+    downgrade_on_growth_reversal: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
     __table_args__ = (

@@ -22,6 +22,7 @@ class ProgrammeView:
     expiry_policy: str
     expiry_days: int
     expiry_years: int
+    downgrade_on_growth_reversal: bool = True
 
     def money_cents(self, points: int) -> int:
         """The money value of `points` in fen, rounded down (a liability is never overstated by rounding)."""
@@ -53,7 +54,7 @@ def current() -> ProgrammeView:
             db.session.commit()
             row = db.session.get(Programme, 1)
         g.programme = ProgrammeView(row.name, row.points_name, row.points_per_yuan, row.expiry_policy,
-                                    row.expiry_days, row.expiry_years)
+                                    row.expiry_days, row.expiry_years, row.downgrade_on_growth_reversal)
     return g.programme
 
 

@@ -1,0 +1,1 @@
+"""Levels and rights: growth-value tiers with validity, expiry actions, multipliers and notices."""
