@@ -11,6 +11,7 @@ API_VERSION = "1.0.0"
 SECURITY_SCHEMES = {
     "member": {"type": "http", "scheme": "bearer", "description": "小程序会员令牌 (POST /api/v1/auth/login)"},
     "operator": {"type": "http", "scheme": "bearer", "description": "运营人员令牌 (POST /api/v1/admin/auth/login)"},
+    "staff": {"type": "http", "scheme": "bearer", "description": "店员令牌 (POST /api/v1/staff/auth/login)"},
     "integration": {"type": "apiKey", "in": "header", "name": "X-Signature",
                     "description": "品牌系统: X-Integration-Key, X-Timestamp, X-Nonce, X-Signature = "
                                    "hex HMAC-SHA256(secret, '{timestamp}.{nonce}.' + body)"},
@@ -104,8 +105,12 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.points.admin_routes import bp as points_admin_bp
     from app.points.routes import bp as points_bp
 
+    from mall.admin_routes import bp as mall_admin_bp
+    from mall.routes import bp as mall_bp
+    from mall.staff_routes import bp as staff_bp
+
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
-                      levels_bp, operators_bp, points_admin_bp, earning_admin_bp):
+                      levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp):
         app.register_api(blueprint)
 
 

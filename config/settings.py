@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(default=8900, ge=1, le=65535)
     wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    # WeChat Pay (API v2) for points + cash orders. Unset: the sandbox's merchant.
+    wechat_pay_mch_id: str | None = None
+    wechat_pay_api_key: str | None = None
+    public_base_url: str = Field(default="http://127.0.0.1:8000", description="where WeChat reaches this API")
+    payment_timeout_minutes: int = Field(default=15, ge=1, le=1440)
+
     # Programme.
     timezone: str = "Asia/Shanghai"
     member_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)

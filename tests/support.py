@@ -67,3 +67,31 @@ def seed_levels() -> None:
     from app.levels.admin import seed_levels as seed
 
     seed()
+
+
+def make_item(**fields) -> int:
+    """A mall item on sale (inside an app context); pickup items are held at the given stores."""
+    from mall.items import save
+
+    spec = {"sku": f"SKU{next(_codes)}", "kind": "delivery", "category": "gifts", "title": "保温杯",
+            "points_price": 100, "total_stock": 10, "status": "on_sale", **fields}
+    return save(spec).id
+
+
+def make_store(code: str = "SH01") -> int:
+    from app.staff.service import create_store
+
+    return create_store(code, f"门店 {code}", "上海").id
+
+
+def staff_headers(app, client, store_ids: list[int], username: str = "clerk", role: str = "clerk") -> dict:
+    from app.staff.service import create_staff
+
+    with app.app_context():
+        create_staff(username, "counter-pass-1", role, store_ids)
+    response = client.post("/api/v1/staff/auth/login", json={"username": username, "password": "counter-pass-1"})
+    assert response.status_code == 200, response.get_json()
+    return auth(response.get_json()["token"])
+
+
+ADDRESS = {"name": "张三", "phone": "13800138000", "region": "上海市静安区", "detail": "南京西路 1 号"}

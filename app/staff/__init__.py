@@ -1,0 +1,1 @@
+"""Stores and their staff: accounts, roles, which stores each person works at."""

@@ -1,0 +1,248 @@
+"""Ordering: one transaction checks eligibility, spends the points through the ledger, takes the
+stock and creates the order. Points + cash orders then wait for WeChat Pay; unpaid ones are
+cancelled after a timeout, giving points (the same lots) and stock back.
+
+Lock order in `place`: the order's idempotency row, the (member, item) limit lock, the member's
+points account (inside the spend), and last the item's stock row, so the hot row of a flash sale is
+held for one statement and the commit only.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from app import clock
+from app.errors import UpstreamUnavailable
+from app.extensions import db
+from app.points import service as ledger
+from app.points.posting import fingerprint
+from mall import items as catalog
+from mall.errors import AddressRequired, BadOrderState, NotRedeemable, OutOfStock, UnknownOrder
+from mall.models import CouponCode, Item, Order, OrderTransition
+from mall.payments import pay_client, notify_url
+
+PICKUP_DAYS = 30
+CANCELLABLE = ("awaiting_payment", "paid", "awaiting_pickup", "awaiting_shipment")
+
+
+def _order_no() -> str:
+    return clock.now().strftime("M%Y%m%d") + f"{secrets.randbelow(10**10):010d}"
+
+
+def _pickup_code() -> str:
+    """13 random digits (43 bits), unique among orders."""
+    while True:
+        code = f"{secrets.randbelow(10**13):013d}"
+        if db.session.scalar(select(Order.id).where(Order.pickup_code == code)) is None:
+            return code
+
+
+def move(order: Order, to: str, actor: str, reason: str | None = None) -> None:
+    db.session.add(OrderTransition(order_id=order.id, from_status=order.status, to_status=to, actor=actor,
+                                   reason=reason, created_at=clock.now()))
+    order.status = to
+
+
+def place(member_id: int, item_id: int, quantity: int, key: str, address: dict | None = None) -> Order:
+    print_ = fingerprint("order", member_id, item=item_id, quantity=quantity, address=address)
+    if db.session.get(Item, item_id) is None:
+        raise NotRedeemable("商品不存在", code="unknown_item", status=404)
+    order_id = db.session.execute(insert(Order).values(
+        order_no=_order_no(), member_id=member_id, item_id=item_id, quantity=quantity, points_total=0,
+        cash_total_cents=0, status="created", idempotency_key=key, fingerprint=print_, created_at=clock.now(),
+        updated_at=clock.now()).on_conflict_do_nothing(constraint="uq_mall_orders_member_key").returning(Order.id)
+    ).scalar()
+    if order_id is None:
+        return _replay(member_id, key, print_)
+    item = db.session.get(Item, item_id)
+    if item.status == "draft":
+        db.session.rollback()
+        raise NotRedeemable("商品不存在", code="unknown_item", status=404)
+    if item.kind == "delivery" and not address:
+        db.session.rollback()
+        raise AddressRequired()
+    if item.limit_per_member or item.limit_per_day:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                           {"k": f"order-limit:{member_id}:{item_id}"})
+    check = catalog.eligibility(item, member_id, quantity,
+                                context=catalog.member_context(member_id, [item_id], exclude_order_id=order_id))
+    if not check.ok:
+        db.session.rollback()
+        status = 409 if check.reason in ("out_of_stock", "over_member_limit", "over_daily_limit",
+                                         "insufficient_points") else 422
+        raise NotRedeemable(check.message, code=check.reason, status=status)
+    order = db.session.get(Order, order_id)
+    order.points_total, order.cash_total_cents = check.points_price, item.cash_price_cents * quantity
+    order.shipping_address = address
+    if order.points_total:
+        spent = ledger.spend(member_id, order.points_total, key=f"order:{order.id}:spend", reason_code="mall_redeem",
+                             reason=f"兑换「{item.title}」x{quantity}", source_type="order", source_id=order.order_no,
+                             commit=False)
+        order.spend_entry_id = spent.entries[0].id
+    taken = db.session.execute(update(Item).where(Item.id == item_id, Item.remaining_stock >= quantity,
+                                                  Item.status == "on_sale")
+                               .values(remaining_stock=Item.remaining_stock - quantity).returning(Item.id)).scalar()
+    if taken is None:
+        db.session.rollback()
+        raise OutOfStock()
+    if order.cash_total_cents:
+        order.pay_expires_at = clock.now() + timedelta(minutes=current_app.config["SETTINGS"].payment_timeout_minutes)
+        move(order, "awaiting_payment", "member", "积分已扣,等待微信支付")
+    else:
+        _hand_over(order, item, "member")
+    db.session.commit()
+    if order.cash_total_cents:
+        _create_payment(order, item)
+    return order
+
+
+def _replay(member_id: int, key: str, print_: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.member_id == member_id, Order.idempotency_key == key))
+    db.session.rollback()
+    if order is None or order.fingerprint != print_:
+        raise NotRedeemable("该幂等键已用于另一笔不同的订单", code="idempotency_key_reused", status=422)
+    return db.session.get(Order, order.id)
+
+
+def _hand_over(order: Order, item: Item, actor: str) -> None:
+    """What happens once an order is paid for (in points, and cash if any), by kind of item."""
+    if item.kind == "coupon":
+        codes = db.session.execute(text(
+            "UPDATE mall_coupon_codes SET order_id = :o WHERE id IN (SELECT id FROM mall_coupon_codes "
+            "WHERE item_id = :i AND order_id IS NULL ORDER BY id LIMIT :q FOR UPDATE SKIP LOCKED) RETURNING code"),
+            {"o": order.id, "i": item.id, "q": order.quantity}).scalars().all()
+        if len(codes) < order.quantity:
+            raise OutOfStock("券码已发完", code="coupon_pool_empty")
+        move(order, "fulfilled", actor, "券码已发放")
+    elif item.kind == "voucher":
+        move(order, "fulfilled", actor, "抵扣券已发放")
+    elif item.kind == "pickup":
+        order.pickup_code = _pickup_code()
+        order.pickup_expires_at = item.ends_at or clock.now() + timedelta(days=PICKUP_DAYS)
+        move(order, "awaiting_pickup", actor, "请到店出示取货码")
+    else:
+        move(order, "awaiting_shipment", actor, "等待发货")
+
+
+def _create_payment(order: Order, item: Item) -> None:
+    from app.members.models import Member
+    from wechatpy.exceptions import WeChatPayException
+    import requests
+
+    member = db.session.get(Member, order.member_id)
+    try:
+        answer = pay_client().order.create(
+            trade_type="JSAPI", body=item.title[:40], total_fee=order.cash_total_cents, notify_url=notify_url(),
+            user_id=member.openid, out_trade_no=order.order_no, client_ip="127.0.0.1")
+    except (WeChatPayException, requests.RequestException) as exc:
+        cancel(order.id, actor="system", reason="微信支付下单失败")
+        raise UpstreamUnavailable("微信支付暂时不可用,积分已退回", code="payment_unavailable") from exc
+    order = db.session.get(Order, order.id)
+    order.prepay_id = answer.get("prepay_id")
+    db.session.commit()
+
+
+def payment_params(order: Order) -> dict | None:
+    """What the mini-program passes to wx.requestPayment."""
+    if order.status != "awaiting_payment" or not order.prepay_id:
+        return None
+    return pay_client().jsapi.get_jsapi_params(order.prepay_id)
+
+
+def for_member(member_id: int, order_no: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.order_no == order_no))
+    if order is None or order.member_id != member_id:
+        raise UnknownOrder()
+    return order
+
+
+def cancel(order_id: int, *, actor: str, reason: str) -> Order:
+    """Cancel before fulfilment: points back to the same lots, stock back, cash refunded if paid."""
+    order = db.session.get(Order, order_id, with_for_update=True, populate_existing=True)
+    if order.status not in CANCELLABLE:
+        db.session.rollback()
+        raise BadOrderState(f"订单状态为 {order.status},不能取消")
+    paid = order.status != "awaiting_payment" and order.cash_total_cents > 0
+    if order.spend_entry_id:
+        ledger.reverse(order.spend_entry_id, key=f"order:{order.id}:cancel", reason=f"订单取消退回:{reason}",
+                       reason_code="mall_refund", commit=False)
+    db.session.execute(update(Item).where(Item.id == order.item_id)
+                       .values(remaining_stock=Item.remaining_stock + order.quantity))
+    move(order, "refunded" if paid else "cancelled", actor, reason)
+    db.session.commit()
+    if paid:
+        pay_client().refund.apply(total_fee=order.cash_total_cents, refund_fee=order.cash_total_cents,
+                                  out_refund_no=f"R{order.order_no}", out_trade_no=order.order_no)
+    return order
+
+
+def confirm_payment(order_no: str, transaction_id: str, total_fee: int) -> str:
+    """A verified payment notification. Idempotent: a replay of a handled one changes nothing."""
+    order = db.session.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
+    if order is None or order.cash_total_cents != total_fee:
+        db.session.rollback()
+        return "unknown_or_mismatched"
+    if order.status != "awaiting_payment":
+        late = order.status == "cancelled" and order.transaction_id is None
+        if late:  # paid after we cancelled it: give the money back, nothing else changes
+            order.transaction_id = transaction_id
+            db.session.commit()
+            pay_client().refund.apply(total_fee=total_fee, refund_fee=total_fee, out_refund_no=f"R{order.order_no}",
+                                      out_trade_no=order.order_no)
+            return "refunded_late_payment"
+        db.session.rollback()
+        return "already_handled"
+    order.transaction_id = transaction_id
+    move(order, "paid", "wechat_pay", "微信支付成功")
+    _hand_over(order, db.session.get(Item, order.item_id), "system")
+    db.session.commit()
+    return "paid"
+
+
+def expire_unpaid() -> int:
+    """Cancel points + cash orders not paid in time (asking WeChat first: a payment may be in flight)."""
+    from wechatpy.exceptions import WeChatPayException
+
+    due = list(db.session.scalars(select(Order.id).where(Order.status == "awaiting_payment",
+                                                         Order.pay_expires_at <= clock.now())))
+    db.session.rollback()
+    cancelled = 0
+    for order_id in due:
+        order = db.session.get(Order, order_id)
+        try:
+            pay_client().order.close(order.order_no)
+        except WeChatPayException as exc:
+            if exc.errcode == "ORDERPAID":
+                state = pay_client().order.query(out_trade_no=order.order_no)
+                confirm_payment(order.order_no, state["transaction_id"], int(state["total_fee"]))
+                continue
+        cancel(order_id, actor="system", reason="支付超时")
+        cancelled += 1
+    return cancelled
+
+
+def coupon_codes(order_id: int) -> list[str]:
+    return list(db.session.scalars(select(CouponCode.code).where(CouponCode.order_id == order_id).order_by(CouponCode.id)))
+
+
+def grant_item(member_id: int, item_id: int, *, key: str, reason: str) -> Order:
+    """A free order for an item won or given (lottery, birthday gift), inside the caller's transaction.
+    It takes stock like any order and is handed over the same way."""
+    item = db.session.get(Item, item_id)
+    taken = db.session.execute(update(Item).where(Item.id == item_id, Item.remaining_stock >= 1)
+                               .values(remaining_stock=Item.remaining_stock - 1).returning(Item.id)).scalar()
+    if item is None or taken is None:
+        raise OutOfStock("奖品库存不足", code="prize_out_of_stock")
+    order = Order(order_no=_order_no(), member_id=member_id, item_id=item_id, quantity=1, points_total=0,
+                  cash_total_cents=0, status="created", idempotency_key=key,
+                  fingerprint=fingerprint("grant", member_id, item=item_id), created_at=clock.now(),
+                  updated_at=clock.now())
+    db.session.add(order)
+    db.session.flush()
+    move(order, "created", "system", reason)
+    _hand_over(order, item, "system")
+    return order
