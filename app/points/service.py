@@ -103,14 +103,87 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
     return Outcome(rows[0].op_id, entries)
 
 
+# A spend in one statement, run while holding the member's account lock (so its snapshot sees every
+# committed change to that member's lots): claim the key, move the balance, append the entry, take
+# from the soonest-expiring lots and record which. It writes nothing (and returns no row) when the
+# key was used, the balance is short, the member is not active, or some lot is due to be released
+# or expired; the careful path below handles those.
+_SPEND_SQL = text("""
+WITH ready AS (
+    SELECT 1 FROM point_accounts a
+    WHERE a.member_id = :member_id AND a.available >= :amount
+      AND EXISTS (SELECT 1 FROM members WHERE id = :member_id AND status = 'active')
+      AND NOT EXISTS (SELECT 1 FROM points_lots WHERE member_id = :member_id AND (
+            (status = 'active' AND remaining > 0 AND expires_at <= :now) OR (status = 'pending' AND available_at <= :now)))
+), op AS (
+    INSERT INTO ledger_operations (key, member_id, action, fingerprint, created_at)
+    SELECT :key, :member_id, :kind, :fingerprint, :now FROM ready
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id
+), acct AS (
+    UPDATE point_accounts SET available = available - :amount, lifetime_spent = lifetime_spent + :spent,
+                              updated_at = :now
+    WHERE member_id = :member_id AND EXISTS (SELECT 1 FROM op)
+    RETURNING available
+), e AS (
+    INSERT INTO ledger_entries (member_id, operation_id, currency, bucket, kind, amount, balance_after,
+                                reason_code, reason, source_type, source_id, operator_id, created_at)
+    SELECT :member_id, op.id, 'points', 'available', :kind, -CAST(:amount AS bigint), acct.available,
+           :reason_code, :reason, :source_type, :source_id, :operator_id, :now
+    FROM op, acct
+    RETURNING id, balance_after
+), lots AS (
+    SELECT id, remaining, sum(remaining) OVER (ORDER BY expires_at NULLS LAST, id) AS running
+    FROM points_lots WHERE member_id = :member_id AND status = 'active' AND remaining > 0
+), take AS (
+    SELECT id, least(remaining, :amount - (running - remaining)) AS part FROM lots WHERE running - remaining < :amount
+), moved AS (
+    UPDATE points_lots l SET remaining = l.remaining - t.part FROM take t
+    WHERE l.id = t.id AND EXISTS (SELECT 1 FROM e)
+    RETURNING l.id
+), allocated AS (
+    INSERT INTO lot_allocations (entry_id, lot_id, amount, returned)
+    SELECT e.id, t.id, t.part, 0 FROM e, take t
+    RETURNING id
+)
+SELECT op.id AS op_id, e.id AS entry_id, e.balance_after FROM op, e
+""")
+
+
 def spend(member_id: int, amount: int, *, key: str, reason_code: str, reason: str,
           source_type: str | None = None, source_id: str | None = None, operator_id: int | None = None,
           kind: str = "spend", commit: bool = True) -> Outcome:
     """Take points from the lots that expire first. Raises `InsufficientPoints` and writes nothing
-    (the key stays free) when the available balance is short."""
+    (the key stays free) when the available balance is short.
+
+    The member's account row is locked first, then the key claimed (the same order everywhere a
+    spend happens), and the common case is one statement; the rest goes the careful way."""
     check_amount(amount)
     print_ = fingerprint(kind, member_id, amount=amount, reason_code=reason_code,
                          source_type=source_type, source_id=source_id)
+    locked = db.session.execute(text("SELECT 1 FROM point_accounts WHERE member_id = :m FOR UPDATE"),
+                                {"m": member_id}).scalar()
+    if locked:
+        row = db.session.execute(_SPEND_SQL, {
+            "member_id": member_id, "amount": amount, "now": clock.now(), "key": key, "kind": kind,
+            "fingerprint": print_, "spent": amount if kind == "spend" else 0, "reason_code": reason_code,
+            "reason": reason, "source_type": source_type, "source_id": None if source_id is None else str(source_id),
+            "operator_id": operator_id}).first()
+        if row is not None:
+            outcome = Outcome(row.op_id, [PostedEntry(row.entry_id, "points", "available", kind, -amount,
+                                                      row.balance_after)])
+            if commit:
+                db.session.commit()
+            return outcome
+    return _spend_carefully(member_id, amount, key=key, print_=print_, reason_code=reason_code, reason=reason,
+                            source_type=source_type, source_id=source_id, operator_id=operator_id, kind=kind,
+                            commit=commit)
+
+
+def _spend_carefully(member_id: int, amount: int, *, key: str, print_: str, reason_code: str, reason: str,
+                     source_type: str | None, source_id: str | None, operator_id: int | None, kind: str,
+                     commit: bool) -> Outcome:
+    """A spend that first creates the account, replays a used key, or settles due lots."""
     claimed = claim(key, member_id, kind, print_)
     if isinstance(claimed, Outcome):
         return claimed

@@ -4,6 +4,8 @@ wechatpy is pointed at it (see `app/wechat/client.py`), so development, demos an
 same HTTP calls and error codes as production. Sandbox users log in with codes like `alice.1`
 (`NAME.ANYTHING`); phone-number codes look like `13800138000.1`. Every request is kept and shown at
 `/_sandbox/`, so a person running the demo sees what would have been sent to WeChat.
+WeChat Pay (API v2, under `/mch/`) lives in `app.wechat.sandbox_pay`, registered here: read its
+docstring for what a `WeChatPay` instance must set to reach the sandbox.
 
 Run it alone with `python -m app.wechat.sandbox --host 127.0.0.1 --port 8900`.
 """
@@ -31,6 +33,12 @@ from PIL import Image
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from app.wechat.sandbox_pay import (PAY_ENDPOINTS, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, PayStateMixin, describe_pay,
+                                    register_pay_routes)
+
+__all__ = ["SANDBOX_MCH_ID", "SANDBOX_PAY_KEY", "SandboxState", "create_sandbox_app", "sandbox_openid",
+           "sandbox_unionid", "serve_in_thread"]
+
 Clock = Callable[[], float]
 Reply = dict[str, Any] | bytes
 
@@ -57,6 +65,7 @@ ERRMSG = {
 }
 ENDPOINTS = ("token", "gettoken", "jscode2session", "getuserphonenumber", "getwxacodeunlimit",
              "subscribe_send", "webhook_send")
+FAULT_ENDPOINTS = ENDPOINTS + PAY_ENDPOINTS
 ROBOT_MSGTYPES = ("text", "markdown", "image", "news", "file", "template_card")
 
 
@@ -90,11 +99,15 @@ class Fault:
         return self.endpoint == endpoint and all(fields.get(k) == v for k, v in self.match.items())
 
 
-class SandboxState:
-    """Everything the sandbox remembers, shared by the server's threads (every access holds the lock)."""
+class SandboxState(PayStateMixin):
+    """Everything the sandbox remembers, shared by the server's threads (every access holds the lock).
 
-    def __init__(self) -> None:
+    `pay_keys` (WeChat Pay merchants: mch_id -> API key) is configuration and survives `reset()`.
+    """
+
+    def __init__(self, pay_keys: dict[str, str] | None = None) -> None:
         self.lock = threading.Lock()
+        self.pay_keys: dict[str, str] = dict(pay_keys or {SANDBOX_MCH_ID: SANDBOX_PAY_KEY})
         self.base_url: str | None = None
         self._next_id = 1
         self.msgids = itertools.count(1_000_001)
@@ -109,6 +122,7 @@ class SandboxState:
             self.robot_sends: dict[str, deque[float]] = {}
             self.faults: list[Fault] = []
             self.records: list[dict[str, Any]] = []
+            self._reset_pay()
 
     def issue_token(self, owner: str, now: float) -> str:
         token = secrets.token_urlsafe(48)
@@ -145,9 +159,12 @@ class SandboxState:
 
     def add_fault(self, endpoint: str, errcode: int, errmsg: str | None = None, times: int = 1,
                   match: dict[str, Any] | None = None) -> None:
-        """Make the next `times` calls of `endpoint` whose fields equal `match` answer `errcode`."""
-        if endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
+        """Make the next `times` calls of `endpoint` whose fields equal `match` answer `errcode`.
+
+        Pay endpoints (XML, fields are strings) answer result_code FAIL with err_code `errmsg` or SYSTEMERROR.
+        """
+        if endpoint not in FAULT_ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(FAULT_ENDPOINTS)}")
         if times < 1:
             raise ValueError("times must be at least 1")
         with self.lock:
@@ -157,15 +174,20 @@ class SandboxState:
         with self.lock:
             self.faults.clear()
 
-    def take_fault(self, endpoint: str, fields: dict[str, Any]) -> None:
+    def pop_fault(self, endpoint: str, fields: dict[str, Any]) -> Fault | None:
+        """Spend one use of the first fault matching this call, and return it (None when none matches)."""
         with self.lock:
             fault = next((f for f in self.faults if f.matches(endpoint, fields)), None)
-            if fault is None:
-                return
-            fault.times -= 1
-            if fault.times == 0:
-                self.faults.remove(fault)
-        raise WeChatError(fault.errcode, fault.errmsg)
+            if fault is not None:
+                fault.times -= 1
+                if fault.times == 0:
+                    self.faults.remove(fault)
+            return fault
+
+    def take_fault(self, endpoint: str, fields: dict[str, Any]) -> None:
+        fault = self.pop_fault(endpoint, fields)
+        if fault is not None:
+            raise WeChatError(fault.errcode, fault.errmsg)
 
     def record(self, now: float, endpoint: str, query: dict[str, str], body: Any, response: dict[str, Any]) -> None:
         with self.lock:
@@ -381,6 +403,7 @@ def create_sandbox_app(state: SandboxState | None = None, clock: Clock = time.ti
         name = handler.__name__
         app.add_url_rule(rule, name, lambda name=name, handler=handler, auth=auth: serve(name, handler, auth),
                          methods=[method])
+    register_pay_routes(app, state, clock)
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -389,6 +412,8 @@ def create_sandbox_app(state: SandboxState | None = None, clock: Clock = time.ti
     @app.post("/_sandbox/faults")
     def add_fault() -> tuple[Response, int]:
         spec = _parsed_body()
+        if isinstance(spec, dict) and spec.get("endpoint") in PAY_ENDPOINTS:
+            spec.setdefault("errcode", -1)  # pay faults answer err_code = errmsg, so errcode is optional
         try:
             if not isinstance(spec, dict) or not isinstance(spec.get("errcode"), int):
                 raise ValueError("JSON body with endpoint and an integer errcode needed")
@@ -416,7 +441,8 @@ def create_sandbox_app(state: SandboxState | None = None, clock: Clock = time.ti
     @app.get("/_sandbox/")
     def page() -> str:
         records = state.requests()[-PAGE_RECORDS:][::-1]
-        return render_template("sandbox.html", records=[_describe(r) for r in records])
+        return render_template("sandbox.html", records=[_describe(r) for r in records],
+                               orders=state.pay_order_summaries()[::-1])
 
     return app
 
@@ -424,7 +450,11 @@ def create_sandbox_app(state: SandboxState | None = None, clock: Clock = time.ti
 def _describe(record: dict[str, Any]) -> dict[str, Any]:
     """A record as the /_sandbox/ page shows it: pushes readable, everything else as its JSON."""
     body, response = record["body"] if isinstance(record["body"], dict) else {}, record["response"]
-    view = {**record, "ok": response.get("errcode", 0) == 0, "text": None, "fields": [], "image": None}
+    ok = response.get("errcode", 0) == 0
+    view = {**record, "ok": ok, "error": None if ok else f"{response.get('errcode')} {response.get('errmsg')}",
+            "label": None, "text": None, "fields": [], "image": None}
+    if record["endpoint"].startswith("pay_"):
+        return describe_pay(view)
     if record["endpoint"] == "webhook_send":
         msgtype = body.get("msgtype")
         message = body.get(msgtype) if isinstance(body.get(msgtype), dict) else {}

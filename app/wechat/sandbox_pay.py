@@ -426,18 +426,19 @@ def describe_pay(view: dict[str, Any]) -> dict[str, Any]:
     if view["endpoint"] == PAY_NOTIFY:
         view["ok"] = bool(response.get("acknowledged"))
         view["error"] = None if view["ok"] else f"应用未确认 (HTTP {response.get('status')}) {response.get('error', '')}"
-        state = "支付成功通知"
+        state = "SUCCESS (支付通知)"
     else:
         view["ok"] = response.get("return_code") == "SUCCESS" and response.get("result_code") == "SUCCESS"
         view["error"] = None if view["ok"] else " ".join(
             str(response[k]) for k in ("return_msg", "err_code", "err_code_des")
             if response.get(k) and not (k == "return_msg" and response[k] == "OK"))
-        state = response.get("trade_state") or ("已退款 " + str(response["refund_fee"]) if "refund_fee" in response
-                                                 else None)
-    fee = body.get("refund_fee") or body.get("total_fee") or response.get("total_fee")
+        state = response.get("trade_state") or (None if not view["ok"] else {
+            "pay_unifiedorder": "NOTPAY (已下单)", "pay_closeorder": "CLOSED",
+            "pay_refund": f"退款 {response.get('refund_fee')} 分"}.get(view["endpoint"]))
     view["label"] = "支付"
     view["fields"] = [(name, value) for name, value in (
         ("out_trade_no", body.get("out_trade_no") or response.get("out_trade_no")),
-        ("金额(分)", fee), ("状态", state), ("prepay_id", response.get("prepay_id")),
+        ("金额(分)", body.get("total_fee") or response.get("total_fee")), ("状态", state),
+        ("prepay_id", response.get("prepay_id")),
         ("transaction_id", body.get("transaction_id") or response.get("transaction_id"))) if value]
     return view
