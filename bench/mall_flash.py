@@ -33,7 +33,7 @@ def main() -> None:
         from app.extensions import db
         from app.points.verify import verify
         from mall import orders
-        from mall.errors import OutOfStock
+        from mall.errors import NotRedeemable, OutOfStock
         from mall.items import save
         from mall.models import Item, Order
 
@@ -85,7 +85,9 @@ def main() -> None:
                     while True:
                         orders.place(member_id, sellout, 1, uuid.uuid4().hex, ADDRESS)
                         won += 1
-                except OutOfStock:
+                except (OutOfStock, NotRedeemable) as exc:
+                    if exc.code != "out_of_stock":
+                        raise
                     return won
                 finally:
                     db.session.remove()

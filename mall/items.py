@@ -106,25 +106,28 @@ def eligibility(item: Item, member_id: int, quantity: int = 1, *, context: dict 
          "over_member_limit"),
         (item.limit_per_day is not None and ctx["today"].get(item.id, 0) + quantity > item.limit_per_day,
          "over_daily_limit"),
-        (ctx["available"] < price, "insufficient_points"),
+        (ctx["available"] is not None and ctx["available"] < price, "insufficient_points"),
     ]
     reason = next((code for failed, code in checks if failed), None)
     return Eligibility(reason is None, reason, price)
 
 
-def member_context(member_id: int, item_ids: list[int], exclude_order_id: int | None = None) -> dict:
-    """What eligibility needs about a member, read in three queries for a whole page of items
-    (leaving out the order being placed, which already has its row)."""
+def member_context(member_id: int, item_ids: list[int]) -> dict:
+    """What eligibility needs about a member, read in three queries for a whole page of items."""
     day_start = clock.local_midnight(clock.today())
     rows = db.session.execute(
         select(Order.item_id, func.sum(Order.quantity),
                func.sum(Order.quantity).filter(Order.created_at >= day_start))
-        .where(Order.member_id == member_id, Order.item_id.in_(item_ids), Order.status.in_(LIVE_ORDER),
-               Order.id != (exclude_order_id or 0))
+        .where(Order.member_id == member_id, Order.item_id.in_(item_ids), Order.status.in_(LIVE_ORDER))
         .group_by(Order.item_id)).all()
     available = db.session.scalar(select(PointAccount.available).where(PointAccount.member_id == member_id)) or 0
     return {"level": levels.level_of(member_id)[0], "available": available,
             "total": {r[0]: int(r[1] or 0) for r in rows}, "today": {r[0]: int(r[2] or 0) for r in rows}}
+
+
+def level_context(member_id: int) -> dict:
+    """Eligibility without limits or balance (the ledger refuses a short balance itself)."""
+    return {"level": levels.level_of(member_id)[0], "available": None, "total": {}, "today": {}}
 
 
 def browse(member_id: int, *, category: str | None, affordable: bool, for_my_level: bool,

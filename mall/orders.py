@@ -21,7 +21,7 @@ from app.extensions import db
 from app.points import service as ledger
 from app.points.posting import fingerprint
 from mall import items as catalog
-from mall.errors import AddressRequired, BadOrderState, NotRedeemable, OutOfStock, UnknownOrder
+from mall.errors import CONFLICT_REASONS, AddressRequired, BadOrderState, NotRedeemable, OutOfStock, UnknownOrder
 from mall.models import CouponCode, Item, Order, OrderTransition
 from mall.payments import pay_client, notify_url
 
@@ -48,56 +48,95 @@ def move(order: Order, to: str, actor: str, reason: str | None = None) -> None:
 
 
 def place(member_id: int, item_id: int, quantity: int, key: str, address: dict | None = None) -> Order:
+    """Redeem `quantity` of an item. The same key again returns the same order.
+
+    The spend goes first, keyed by the member's Idempotency-Key, so a racing duplicate request waits
+    on the member's account lock and then replays instead of spending twice; the order row comes
+    next (its unique (member, key) turns the duplicate into a replay), the hot stock row last."""
     print_ = fingerprint("order", member_id, item=item_id, quantity=quantity, address=address)
-    if db.session.get(Item, item_id) is None:
-        raise NotRedeemable("商品不存在", code="unknown_item", status=404)
-    order_id = db.session.execute(insert(Order).values(
-        order_no=_order_no(), member_id=member_id, item_id=item_id, quantity=quantity, points_total=0,
-        cash_total_cents=0, status="created", idempotency_key=key, fingerprint=print_, created_at=clock.now(),
-        updated_at=clock.now()).on_conflict_do_nothing(constraint="uq_mall_orders_member_key").returning(Order.id)
-    ).scalar()
-    if order_id is None:
-        return _replay(member_id, key, print_)
     item = db.session.get(Item, item_id)
-    if item.status == "draft":
-        db.session.rollback()
+    if item is None or item.status == "draft":
         raise NotRedeemable("商品不存在", code="unknown_item", status=404)
+    existing = db.session.scalar(select(Order.id).where(Order.member_id == member_id, Order.idempotency_key == key))
+    if existing is not None:
+        return _replay(member_id, key, print_)
     if item.kind == "delivery" and not address:
-        db.session.rollback()
         raise AddressRequired()
     if item.limit_per_member or item.limit_per_day:
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                            {"k": f"order-limit:{member_id}:{item_id}"})
-    check = catalog.eligibility(item, member_id, quantity,
-                                context=catalog.member_context(member_id, [item_id], exclude_order_id=order_id))
+        context = catalog.member_context(member_id, [item_id])
+    else:
+        context = catalog.level_context(member_id)
+    check = catalog.eligibility(item, member_id, quantity, context=context)
     if not check.ok:
         db.session.rollback()
-        status = 409 if check.reason in ("out_of_stock", "over_member_limit", "over_daily_limit",
-                                         "insufficient_points") else 422
+        status = 409 if check.reason in CONFLICT_REASONS else 422
         raise NotRedeemable(check.message, code=check.reason, status=status)
-    order = db.session.get(Order, order_id)
-    order.points_total, order.cash_total_cents = check.points_price, item.cash_price_cents * quantity
-    order.shipping_address = address
-    if order.points_total:
-        spent = ledger.spend(member_id, order.points_total, key=f"order:{order.id}:spend", reason_code="mall_redeem",
-                             reason=f"兑换「{item.title}」x{quantity}", source_type="order", source_id=order.order_no,
+    order_no, at = _order_no(), clock.now()
+    spend_entry = None
+    if check.points_price:
+        spent = ledger.spend(member_id, check.points_price, key=f"order:{member_id}:{key}", reason_code="mall_redeem",
+                             reason=f"兑换「{item.title}」x{quantity}", source_type="order", source_id=order_no,
                              commit=False)
-        order.spend_entry_id = spent.entries[0].id
+        if spent.replayed:
+            db.session.rollback()
+            return _replay(member_id, key, print_)
+        spend_entry = spent.entries[0].id
+    cash = item.cash_price_cents * quantity
+    status, reason, extra = _first_status(item, quantity, cash, at)
+    order_id = db.session.execute(insert(Order).values(
+        order_no=order_no, member_id=member_id, item_id=item_id, quantity=quantity, points_total=check.points_price,
+        cash_total_cents=cash, status=status, idempotency_key=key, fingerprint=print_, spend_entry_id=spend_entry,
+        shipping_address=address, created_at=at, updated_at=at, **extra,
+    ).on_conflict_do_nothing(constraint="uq_mall_orders_member_key").returning(Order.id)).scalar()
+    if order_id is None:
+        db.session.rollback()
+        return _replay(member_id, key, print_)
     taken = db.session.execute(update(Item).where(Item.id == item_id, Item.remaining_stock >= quantity,
                                                   Item.status == "on_sale")
                                .values(remaining_stock=Item.remaining_stock - quantity).returning(Item.id)).scalar()
     if taken is None:
         db.session.rollback()
         raise OutOfStock()
-    if order.cash_total_cents:
-        order.pay_expires_at = clock.now() + timedelta(minutes=current_app.config["SETTINGS"].payment_timeout_minutes)
-        move(order, "awaiting_payment", "member", "积分已扣,等待微信支付")
-    else:
-        _hand_over(order, item, "member")
+    if item.kind == "coupon" and status == "fulfilled":
+        _assign_codes(order_id, item.id, quantity)
+    db.session.execute(insert(OrderTransition).values(order_id=order_id, from_status="created", to_status=status,
+                                                      actor="member", reason=reason, created_at=at))
     db.session.commit()
-    if order.cash_total_cents:
+    order = db.session.get(Order, order_id)
+    if cash:
         _create_payment(order, item)
     return order
+
+
+def _first_status(item: Item, quantity: int, cash: int, at) -> tuple[str, str, dict]:
+    """Where a new order starts: waiting for WeChat Pay, or handed over at once by kind of item."""
+    if cash:
+        timeout = timedelta(minutes=current_app.config["SETTINGS"].payment_timeout_minutes)
+        return "awaiting_payment", "积分已扣,等待微信支付", {"pay_expires_at": at + timeout}
+    return _handover_status(item, at)
+
+
+def _handover_status(item: Item, at) -> tuple[str, str, dict]:
+    if item.kind == "coupon":
+        return "fulfilled", "券码已发放", {}
+    if item.kind == "voucher":
+        return "fulfilled", "抵扣券已发放", {}
+    if item.kind == "pickup":
+        return "awaiting_pickup", "请到店出示取货码", {
+            "pickup_code": _pickup_code(), "pickup_expires_at": item.ends_at or at + timedelta(days=PICKUP_DAYS)}
+    return "awaiting_shipment", "等待发货", {}
+
+
+def _assign_codes(order_id: int, item_id: int, quantity: int) -> None:
+    codes = db.session.execute(text(
+        "UPDATE mall_coupon_codes SET order_id = :o WHERE id IN (SELECT id FROM mall_coupon_codes "
+        "WHERE item_id = :i AND order_id IS NULL ORDER BY id LIMIT :q FOR UPDATE SKIP LOCKED) RETURNING code"),
+        {"o": order_id, "i": item_id, "q": quantity}).scalars().all()
+    if len(codes) < quantity:
+        db.session.rollback()
+        raise OutOfStock("券码已发完", code="coupon_pool_empty")
 
 
 def _replay(member_id: int, key: str, print_: str) -> Order:
@@ -109,23 +148,14 @@ def _replay(member_id: int, key: str, print_: str) -> Order:
 
 
 def _hand_over(order: Order, item: Item, actor: str) -> None:
-    """What happens once an order is paid for (in points, and cash if any), by kind of item."""
+    """Hand over an order once it is paid for (in points, and cash if any), by kind of item."""
+    status, reason, extra = _handover_status(item, clock.now())
+    for name, value in extra.items():
+        setattr(order, name, value)
+    db.session.flush()
     if item.kind == "coupon":
-        codes = db.session.execute(text(
-            "UPDATE mall_coupon_codes SET order_id = :o WHERE id IN (SELECT id FROM mall_coupon_codes "
-            "WHERE item_id = :i AND order_id IS NULL ORDER BY id LIMIT :q FOR UPDATE SKIP LOCKED) RETURNING code"),
-            {"o": order.id, "i": item.id, "q": order.quantity}).scalars().all()
-        if len(codes) < order.quantity:
-            raise OutOfStock("券码已发完", code="coupon_pool_empty")
-        move(order, "fulfilled", actor, "券码已发放")
-    elif item.kind == "voucher":
-        move(order, "fulfilled", actor, "抵扣券已发放")
-    elif item.kind == "pickup":
-        order.pickup_code = _pickup_code()
-        order.pickup_expires_at = item.ends_at or clock.now() + timedelta(days=PICKUP_DAYS)
-        move(order, "awaiting_pickup", actor, "请到店出示取货码")
-    else:
-        move(order, "awaiting_shipment", actor, "等待发货")
+        _assign_codes(order.id, item.id, order.quantity)
+    move(order, status, actor, reason)
 
 
 def _create_payment(order: Order, item: Item) -> None:
@@ -243,6 +273,5 @@ def grant_item(member_id: int, item_id: int, *, key: str, reason: str) -> Order:
                   updated_at=clock.now())
     db.session.add(order)
     db.session.flush()
-    move(order, "created", "system", reason)
-    _hand_over(order, item, "system")
+    _hand_over(order, item, f"system: {reason}")
     return order
