@@ -5,7 +5,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 
 def register(app: Flask) -> None:
@@ -18,9 +18,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(earning)
     app.cli.add_command(create_integration)
     app.cli.add_command(levels)
+    app.cli.add_command(mall)
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Seed the demo programme (idempotent: running it again changes nothing)."""
     from app.demo import seed
@@ -33,6 +35,7 @@ def seed_demo() -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "operator", "analyst", "store_manager"]), default="operator")
 @click.password_option()
+@with_appcontext
 def create_operator(username: str, role: str, password: str) -> None:
     """Create an operator account for the console and the operator API."""
     from app.operators.service import create
@@ -83,6 +86,7 @@ def earning_flag_farming(days: int) -> None:
 
 @click.command("create-integration")
 @click.argument("name")
+@with_appcontext
 def create_integration(name: str) -> None:
     """Create credentials for a brand system posting events (the secret is shown once)."""
     from app.earning.integrations import create
@@ -102,3 +106,14 @@ def levels_expire() -> None:
     result = expire_due()
     click.echo(f"{result['expired']} levels expired: {result['down']} down, {result['renewed']} renewed; "
                f"{notify_expiring()} expiry notices recorded")
+
+
+mall = AppGroup("mall", help="The gift mall: unpaid order timeouts.")
+
+
+@mall.command("expire-unpaid")
+def mall_expire_unpaid() -> None:
+    """Cancel points + cash orders not paid in time (points and stock go back)."""
+    from mall.orders import expire_unpaid
+
+    click.echo(f"{expire_unpaid()} unpaid orders cancelled")

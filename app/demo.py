@@ -33,6 +33,9 @@ def seed() -> Iterator[str]:
     db.session.commit()
     yield f"tasks: {seed_tasks()} added"
     yield f"levels: {seed_levels()} added"
+    from mall.demo import seed as seed_mall
+
+    yield from seed_mall()
     settings = current_app.config["SETTINGS"]
     if settings.app_env != "production":
         _, created = ensure_demo_admin(DEMO_ADMIN["username"], DEMO_ADMIN["password"])

