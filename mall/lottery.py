@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import clock
+from app import clock, locks
 from app.errors import Conflict, Unprocessable
 from app.extensions import db
 from app.points import service as ledger
@@ -48,7 +48,7 @@ def draw(member_id: int, key: str) -> dict:
                                                            LotteryDraw.idempotency_key == key))
     if existing is not None:
         return _result(existing, replayed=True)
-    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"lottery:{member_id}"})
+    locks.hold(f"lottery:{member_id}")
     today = db.session.scalar(select(func.count()).where(
         LotteryDraw.member_id == member_id, LotteryDraw.created_at >= clock.local_midnight(clock.today())))
     if today >= cfg.daily_limit:

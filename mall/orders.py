@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import clock
+from app import clock, locks
 from app.errors import UpstreamUnavailable
 from app.extensions import db
 from app.points import service as ledger
@@ -63,8 +63,7 @@ def place(member_id: int, item_id: int, quantity: int, key: str, address: dict |
     if item.kind == "delivery" and not address:
         raise AddressRequired()
     if item.limit_per_member or item.limit_per_day:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                           {"k": f"order-limit:{member_id}:{item_id}"})
+        locks.hold(f"order-limit:{member_id}:{item_id}")
         context = catalog.member_context(member_id, [item_id])
     else:
         context = catalog.level_context(member_id)

@@ -167,6 +167,19 @@ def test_cancelling_gives_back_the_same_lots_and_the_stock(app, client, alice):
     assert again.status_code == 409
 
 
+def attempt(app, member_id: int, item: int, key: str) -> str:
+    """Place one order in its own app context (a thread of its own); "ok" or the refusal's code."""
+    with app.app_context():
+        try:
+            orders.place(member_id, item, 1, key, ADDRESS)
+            return "ok"
+        except Exception as exc:
+            db.session.rollback()
+            return getattr(exc, "code", repr(exc))
+        finally:
+            db.session.remove()
+
+
 def test_300_members_racing_for_50_items(app):
     with app.app_context():
         item = make_item(total_stock=50, points_price=10)
@@ -174,19 +187,8 @@ def test_300_members_racing_for_50_items(app):
         for m in members:
             ledger.earn(m, 10, key=f"seed-{m}", reason_code="t", reason="t")
 
-    def buy(member_id):
-        with app.app_context():
-            try:
-                orders.place(member_id, item, 1, f"k-{member_id}", ADDRESS)
-                return "ok"
-            except Exception as exc:
-                db.session.rollback()
-                return getattr(exc, "code", repr(exc))
-            finally:
-                db.session.remove()
-
     with ThreadPoolExecutor(max_workers=25) as pool:
-        results = list(pool.map(buy, members))
+        results = list(pool.map(lambda m: attempt(app, m, item, f"k-{m}"), members))
     assert results.count("ok") == 50 and results.count("out_of_stock") == 250
     with app.app_context():
         assert db.session.get(Item, item).remaining_stock == 0
@@ -201,17 +203,6 @@ def test_one_member_racing_20_orders_for_a_limit_of_1_gets_one(app):
         member = make_member()
         ledger.earn(member, 1_000, key="seed", reason_code="t", reason="t")
 
-    def buy(i):
-        with app.app_context():
-            try:
-                orders.place(member, item, 1, f"k-{i}", ADDRESS)
-                return "ok"
-            except Exception as exc:
-                db.session.rollback()
-                return getattr(exc, "code", repr(exc))
-            finally:
-                db.session.remove()
-
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(buy, range(20)))
+        results = list(pool.map(lambda i: attempt(app, member, item, f"k-{i}"), range(20)))
     assert results.count("ok") == 1 and results.count("over_member_limit") == 19

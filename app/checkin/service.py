@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import clock
+from app import clock, locks
 from app.checkin.models import Checkin, CheckinSettings
 from app.earning import engine
 from app.errors import Conflict, Unprocessable
@@ -42,7 +42,7 @@ def reward_for(streak: int, cycle: list[int]) -> int:
 
 
 def _lock(member_id: int) -> None:
-    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"checkin:{member_id}"})
+    locks.hold(f"checkin:{member_id}")
 
 
 def check_in(member_id: int) -> CheckinResult:

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import clock
+from app import clock, locks
 from app.earning import multipliers
 from app.earning.models import EarningEvent, EarnRule, RuleAward
 from app.errors import Unprocessable
@@ -203,8 +203,7 @@ def _over_cap(rule: EarnRule, member_id: int, day) -> str | None:
     caps = (rule.cap_per_day, rule.cap_per_week, rule.cap_per_month, rule.cap_lifetime)
     if all(cap is None for cap in caps):
         return None
-    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                       {"k": f"earn-cap:{rule.id}:{member_id}"})
+    locks.hold(f"earn-cap:{rule.id}:{member_id}")
     week_start = day - timedelta(days=day.weekday())
     month_start = day.replace(day=1)
     month_end = (month_start + timedelta(days=32)).replace(day=1)
@@ -227,8 +226,7 @@ def _refund(event: Event, row_id: int, occurred: datetime, attrs: dict) -> list[
     Shares are cumulative: after refunds totalling R of a purchase of A, exactly floor(P x R / A) of
     the P points it earned have been taken back, so partial refunds never drift by rounding."""
     order = attrs["order_id"]
-    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                       {"k": f"refund:{event.member_id}:{order}"})
+    locks.hold(f"refund:{event.member_id}:{order}")
     purchase = db.session.execute(
         select(EarningEvent).where(EarningEvent.member_id == event.member_id, EarningEvent.event_type == "purchase",
                                    EarningEvent.order_ref == order).order_by(EarningEvent.id).limit(1)

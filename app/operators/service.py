@@ -1,17 +1,15 @@
 """Operator accounts: argon2 password hashes, bearer tokens, role checks."""
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from app import clock
 from app.auth import tokens
+from app.auth.passwords import hash_password, password_matches
 from app.errors import Conflict, Forbidden, Unauthorized
 from app.extensions import db
 from app.operators.models import Operator
 
-_hasher = PasswordHasher()
 OPERATOR_TOKEN_TTL = 12 * 3600
 WRITERS = ("admin", "operator")
 READERS = ("admin", "operator", "analyst")
@@ -20,7 +18,7 @@ READERS = ("admin", "operator", "analyst")
 def create(username: str, password: str, role: str, display_name: str | None = None) -> Operator:
     if db.session.scalar(select(Operator.id).where(Operator.username == username)) is not None:
         raise Conflict("用户名已存在", code="username_taken")
-    operator = Operator(username=username, password_hash=_hasher.hash(password), role=role,
+    operator = Operator(username=username, password_hash=hash_password(password), role=role,
                         display_name=display_name or username)
     db.session.add(operator)
     db.session.commit()
@@ -29,11 +27,7 @@ def create(username: str, password: str, role: str, display_name: str | None = N
 
 def login(username: str, password: str) -> tuple[Operator, tokens.IssuedToken]:
     operator = db.session.scalar(select(Operator).where(Operator.username == username))
-    try:
-        if operator is None or not operator.active:
-            raise VerificationError()
-        _hasher.verify(operator.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    if not password_matches(operator.password_hash if operator and operator.active else None, password):
         raise Unauthorized("用户名或密码错误", code="bad_credentials")
     operator.last_login_at = clock.now()
     db.session.commit()

@@ -1,17 +1,15 @@
 """Staff accounts: argon2 passwords, bearer tokens (audience `staff`), store membership checks."""
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import tokens
+from app.auth.passwords import hash_password, password_matches
 from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.extensions import db
 from app.staff.models import Staff, StaffStore, Store
 
-_hasher = PasswordHasher()
 STAFF_TOKEN_TTL = 12 * 3600
 
 
@@ -31,7 +29,7 @@ def create_staff(username: str, password: str, role: str, store_ids: list[int], 
     stores = list(db.session.scalars(select(Store.id).where(Store.id.in_(store_ids))))
     if len(stores) != len(set(store_ids)):
         raise NotFound("门店不存在", code="unknown_store")
-    staff = Staff(username=username, display_name=display_name or username, password_hash=_hasher.hash(password),
+    staff = Staff(username=username, display_name=display_name or username, password_hash=hash_password(password),
                   role=role, wecom_userid=wecom_userid)
     db.session.add(staff)
     try:
@@ -46,11 +44,7 @@ def create_staff(username: str, password: str, role: str, store_ids: list[int], 
 
 def login(username: str, password: str) -> tuple[Staff, tokens.IssuedToken]:
     staff = db.session.scalar(select(Staff).where(Staff.username == username))
-    try:
-        if staff is None or not staff.active:
-            raise VerificationError()
-        _hasher.verify(staff.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    if not password_matches(staff.password_hash if staff and staff.active else None, password):
         raise Unauthorized("用户名或密码错误", code="bad_credentials")
     return staff, tokens.issue("staff", staff.id, STAFF_TOKEN_TTL)
 
