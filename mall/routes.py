@@ -134,7 +134,7 @@ def lottery_draw(header: IdempotencyHeader):
     return lottery.draw(current_member().id, header.idempotency_key), 201
 
 
-@bp.post("/payments/wechat/notify", security=[], doc_ui=False)
+@bp.post("/payments/wechat/notify", security=[])
 def payment_notify():
     """微信支付结果通知(验签;重复通知幂等)"""
     try:

@@ -69,6 +69,15 @@ def test_openapi_document_describes_the_api(client):
     assert spec["components"]["securitySchemes"]["member"]["scheme"] == "bearer"
 
 
+def test_every_api_route_is_in_the_openapi_document(app, client):
+    import re
+
+    documented = set(client.get("/api/openapi.json").get_json()["paths"])
+    routes = {re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule) for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/v1")}
+    assert routes - documented == set()
+
+
 def test_browsable_docs_page(client):
     response = client.get("/api/swagger")
     assert response.status_code == 200 and b"swagger" in response.data.lower()
