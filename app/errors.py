@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,14 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _pydantic(exc: ValidationError):
         return error_response(422, "validation_error", _field_message(exc), validation_details(exc))
+
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: DataError):
+        """A value PostgreSQL cannot store (a number past its column's range...): the client's input."""
+        from app.extensions import db
+
+        db.session.rollback()
+        return error_response(422, "value_out_of_range", "数值超出允许范围")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

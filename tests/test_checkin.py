@@ -150,6 +150,6 @@ def test_calendar_shows_the_month_the_streak_and_tomorrow(app, client):
     assert [d["day"] for d in cal["days"]] == ["2026-06-01", "2026-06-02"]
     assert (cal["checked_today"], cal["streak"], cal["tomorrow_reward"], cal["makeups_left"]) == (True, 2, 10, 2)
     assert cal["monthly_rewards"][0] == {"days": 10, "points": 20, "reached": False}
-    for bad in ("month=2026-13", "month=June", "month=2026-06&x=1"):
+    for bad in ("month=2026-13", "month=June", "month=2026-06&x=1", "month=0000-01"):
         assert client.get(f"/api/v1/checkins?{bad}", headers=headers).status_code == 422
     assert client.post("/api/v1/checkins/makeups", json={"day": "not-a-date"}, headers=headers).status_code == 422

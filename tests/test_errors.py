@@ -69,3 +69,15 @@ def test_any_profile_update_is_handled_without_a_500(client, body, raw):
         assert response.status_code < 500
         if response.status_code >= 400:
             assert_envelope(response)
+
+
+def test_numbers_past_a_columns_range_are_a_422(app, client):
+    from tests.support import operator_headers
+
+    headers = operator_headers(app, client, "admin")
+    for url in ("/api/v1/admin/members/99999999999999999999/account", "/api/v1/admin/members/9223372036854775808/ledger"):
+        response = client.get(url, headers=headers)
+        assert response.status_code in (404, 422) and "error" in response.get_json()
+    response = client.post("/api/v1/admin/staff", json={"username": "abc", "password": "long-enough-1",
+                                                         "store_ids": [2**40]}, headers=headers)
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "value_out_of_range"

@@ -103,3 +103,9 @@ def test_erasing_an_account_clears_personal_data_and_the_token(client, ctx):
     assert (member.nickname, member.phone, member.birthday, member.company, member.session_key) == (None,) * 5
     again = login(client)  # the same WeChat user may register anew
     assert again["created"] is True and again["member"]["id"] != member.id
+
+
+def test_null_for_a_required_profile_field_is_a_422(client):
+    headers = auth(login(client))
+    response = client.patch("/api/v1/me", json={"gender": None}, headers=headers)
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "validation_error"

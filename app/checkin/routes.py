@@ -17,7 +17,7 @@ bp = APIBlueprint("checkin", __name__, url_prefix="/api/v1/checkins", abp_tags=[
 
 class MonthQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM,默认本月")
+    month: str | None = Field(default=None, pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM,默认本月")
 
 
 class MakeupBody(BaseModel):

@@ -41,6 +41,13 @@ class ProfileUpdate(Strict):
     company_size: Literal["1-9", "10-49", "50-199", "200-999", "1000+"] | None = None
     job_role: str | None = Field(default=None, max_length=64)
 
+    @field_validator("gender", mode="before")
+    @classmethod
+    def _gender_not_null(cls, value):
+        if value is None:
+            raise ValueError("性别不能为空(0 未知, 1 男, 2 女)")
+        return value
+
     @field_validator("avatar_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
