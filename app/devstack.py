@@ -62,6 +62,7 @@ def devstack(host: str, port: int) -> None:
     env = dict(os.environ)
     env["DATABASE_URL"] = current_app.config["SQLALCHEMY_DATABASE_URI"]
     env["REDIS_URL"] = current_app.config["REDIS_URL"]
+    env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")  # where the sandbox posts payment notices
 
     click.echo("migrating the database ...")
     upgrade()
