@@ -51,10 +51,12 @@ def save(fields: dict[str, Any], code: str | None = None) -> LevelDefinition:
 
 
 def seed_levels() -> int:
-    existing = set(db.session.scalars(select(LevelDefinition.code)))
+    """The demo ladder, skipping any level whose code or rank an operator already uses."""
+    taken = db.session.execute(select(LevelDefinition.code, LevelDefinition.rank)).all()
+    codes, ranks = {code for code, _ in taken}, {rank for _, rank in taken}
     added = 0
     for spec in DEMO_LEVELS:
-        if spec["code"] not in existing:
+        if spec["code"] not in codes and spec["rank"] not in ranks:
             db.session.add(LevelDefinition(**spec))
             added += 1
     db.session.commit()
