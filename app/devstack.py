@@ -56,6 +56,7 @@ def devstack(host: str, port: int) -> None:
 
     from app.demo import seed
     from app.embedded import stop_postgres, stop_redis
+    from app.extensions import db
 
     settings = current_app.config["SETTINGS"]
     instance = Path(current_app.instance_path)
@@ -94,6 +95,8 @@ def devstack(host: str, port: int) -> None:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        db.session.remove()
+        db.engine.dispose()  # close our connections before the embedded server goes away
         if not settings.redis_url:
             stop_redis(instance / "redis")
         if not settings.database_url:

