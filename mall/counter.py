@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.earning import engine
@@ -133,10 +134,7 @@ def award_purchase(staff: Staff, *, key: str, member_code: str, store_id: int, a
                             commit=False)
     detail = {"member": masked_name(db.session.get(Member, member_id)), "points": result.points,
               "growth": result.growth, "status": result.status, "duplicate": result.duplicate}
-    _audit(staff, store_id, "points_award", member_id=member_id, idempotency_key=key, fingerprint=print_,
-           detail=detail)
-    db.session.commit()
-    return detail
+    return _record_once(staff, store_id, "points_award", member_id, key, print_, detail)
 
 
 def deduct(staff: Staff, *, key: str, member_code: str, store_id: int, points: int, bill_cents: int) -> dict:
@@ -155,9 +153,22 @@ def deduct(staff: Staff, *, key: str, member_code: str, store_id: int, points: i
                            source_id=str(store_id), commit=False)
     detail = {"member": masked_name(db.session.get(Member, member_id)), "points": points,
               "money_cents": view.money_cents(points), "balance_after": outcome.entries[0].balance_after}
-    _audit(staff, store_id, "points_deduct", member_id=member_id, idempotency_key=key, fingerprint=print_,
-           detail=detail)
-    db.session.commit()
+    return _record_once(staff, store_id, "points_deduct", member_id, key, print_, detail)
+
+
+def _record_once(staff: Staff, store_id: int, action: str, member_id: int, key: str, print_: str,
+                 detail: dict) -> dict:
+    """Audit and commit an idempotent counter action. If the same request with the same key won a
+    race meanwhile, this one's work is rolled back and the winner's answer returned."""
+    try:
+        _audit(staff, store_id, action, member_id=member_id, idempotency_key=key, fingerprint=print_, detail=detail)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        winner = _claim_action(staff, key, print_)
+        if winner is None:
+            raise
+        return winner.detail
     return detail
 
 

@@ -142,3 +142,24 @@ def test_staff_login_and_tokens(app, client, shop):
     member_token = auth(shop["member"])
     assert client.post("/api/v1/staff/verifications/preview", json={"code": "0000000000000", "store_id": shop["here"]},
                        headers=member_token).status_code == 401
+
+
+def test_the_same_award_raced_with_two_member_codes_awards_once(app, client, live_server, shop):
+    clerk = staff_headers(app, client, [shop["here"]])
+    member = shop["member"]
+    bob = login(client, "bob")
+    codes = [client.get("/api/v1/me/member-code", headers=auth(member)).get_json()["code"],
+             client.get("/api/v1/me/member-code", headers=auth(bob)).get_json()["code"]]
+
+    def award(code):
+        return requests.post(f"{live_server}/api/v1/staff/points/award", timeout=30,
+                             headers={**clerk, "Idempotency-Key": "award-race-01"},
+                             json={"member_code": code, "store_id": shop["here"], "amount_cents": 10_000,
+                                   "receipt_no": "R-RACE"})
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(award, codes))
+    assert all(a.status_code in (201, 422) for a in answers), [a.text for a in answers]
+    with app.app_context():
+        awards = db.session.scalars(select(StaffAction).where(StaffAction.action == "points_award")).all()
+        assert len(awards) == 1
