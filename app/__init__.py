@@ -46,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
 
 
 def configure(app: OpenAPI, settings) -> None:
-    from app import clock
+    from app import clock, snapshots
     from app.embedded import postgres_url, redis_url, to_sqlalchemy_url
 
     instance = Path(app.instance_path)
@@ -65,6 +65,7 @@ def configure(app: OpenAPI, settings) -> None:
     )
     app.json.ensure_ascii = False
     clock.set_zone(settings.timezone)
+    snapshots.ttl_seconds = settings.config_cache_seconds
 
 
 def register_logging(app: OpenAPI) -> None:

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     member_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
+    # How long a process keeps configuration (rules, campaigns, levels...) before re-reading it.
+    config_cache_seconds: float = Field(default=2.0, ge=0, le=300)
     log_level: str = "INFO"
 
     @field_validator("timezone")

@@ -18,7 +18,7 @@ import redis as redis_lib
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from app import clock, create_app
+from app import clock, create_app, snapshots
 from app.embedded import postgres_url, redis_url as embedded_redis_url, stop_postgres, stop_redis, to_sqlalchemy_url
 from app.extensions import db
 from app.wechat.sandbox import SandboxState, serve_in_thread
@@ -97,6 +97,7 @@ def _clean_state(request):
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        snapshots.invalidate()
         redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     app.extensions.pop("wechat_mini", None)
     sandbox.reset()

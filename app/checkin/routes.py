@@ -7,7 +7,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import clock
-from app.auth.tokens import current_member
+from app.auth.tokens import current_member, current_member_id
 from app.checkin import service
 from app.members.schemas import ErrorOut
 
@@ -41,7 +41,7 @@ def _out(result: service.CheckinResult) -> dict:
 @bp.post("", responses={201: CheckinOut})
 def check_in():
     """今日签到(每个营业日一次,连续签到按周期奖励)"""
-    return _out(service.check_in(current_member().id)), 201
+    return _out(service.check_in(current_member_id())), 201
 
 
 @bp.post("/makeups", responses={201: CheckinOut})

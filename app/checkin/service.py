@@ -9,11 +9,12 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import clock, locks
+from app import clock, locks, snapshots
 from app.checkin.models import Checkin, CheckinSettings
 from app.earning import engine
-from app.errors import Conflict, Unprocessable
+from app.errors import Conflict, Unauthorized, Unprocessable
 from app.extensions import db
+from app.members.models import Member
 from app.points import service as ledger
 from config.earning import DEMO_CHECKIN
 
@@ -28,13 +29,21 @@ class CheckinResult:
     made_up: bool = False
 
 
-def settings() -> CheckinSettings:
-    row = db.session.get(CheckinSettings, 1)
-    if row is None:
-        db.session.execute(insert(CheckinSettings).values(id=1, **DEMO_CHECKIN).on_conflict_do_nothing())
-        db.session.flush()
-        row = db.session.get(CheckinSettings, 1)
+snapshots.watch(CheckinSettings, "checkin_settings")
+
+
+def _load_settings(session) -> CheckinSettings:
+    row = session.get(CheckinSettings, 1)
+    if row is None:  # a new database: the demo table, written in the loader's own transaction
+        session.execute(insert(CheckinSettings).values(id=1, **DEMO_CHECKIN).on_conflict_do_nothing())
+        session.commit()
+        row = session.get(CheckinSettings, 1)
     return row
+
+
+def settings() -> CheckinSettings:
+    """The check-in table (a detached row from a process-wide snapshot, see `app.snapshots`)."""
+    return snapshots.get("checkin_settings", _load_settings)
 
 
 def reward_for(streak: int, cycle: list[int]) -> int:
@@ -42,28 +51,48 @@ def reward_for(streak: int, cycle: list[int]) -> int:
 
 
 def _lock(member_id: int) -> None:
-    locks.hold(f"checkin:{member_id}")
+    """Serialise a member's check-ins and make-ups; it is the lock the engine takes for check-in events."""
+    locks.hold(locks.earning("checkin", member_id))
+
+
+# Today's row with its streak (yesterday's plus one) and the month's count including it, for an
+# active member; no row back means already checked in today, or no such member.
+_CHECK_IN_SQL = text("""
+INSERT INTO checkins (member_id, day, made_up, streak, points, created_at)
+SELECT id, :day, false,
+       COALESCE((SELECT streak FROM checkins WHERE member_id = :member_id AND day = :yesterday), 0) + 1, 0, :now
+FROM members WHERE id = :member_id AND status = 'active'
+ON CONFLICT ON CONSTRAINT uq_checkins_member_day DO NOTHING
+RETURNING id, streak,
+    (SELECT count(*) FROM checkins WHERE member_id = :member_id AND day >= :first AND day < :after) + 1 AS month_days
+""")
 
 
 def check_in(member_id: int) -> CheckinResult:
     """Check in for today (business day in the programme's time zone)."""
     day = clock.today()
+    first, after = _month(day)
     _lock(member_id)
     cfg = settings()
-    row_id = db.session.execute(
-        insert(Checkin).values(member_id=member_id, day=day, made_up=False, streak=1, points=0, created_at=clock.now())
-        .on_conflict_do_nothing(constraint="uq_checkins_member_day").returning(Checkin.id)).scalar()
-    if row_id is None:
+    row = db.session.execute(_CHECK_IN_SQL, {"member_id": member_id, "day": day, "yesterday": day - timedelta(days=1),
+                                             "now": clock.now(), "first": first, "after": after}).first()
+    if row is None:
         db.session.rollback()
+        if not db.session.scalar(select(Member.id).where(Member.id == member_id, Member.status == "active")):
+            raise Unauthorized("账号不存在或已注销", code="member_inactive")
         raise Conflict("今天已经签到过了,明天再来吧", code="already_checked_in")
-    streak = _restreak(member_id, day)
-    reward = reward_for(streak, cfg.cycle_rewards)
     result = engine.process(engine.Event("checkin", member_id, f"checkin:{member_id}:{day.isoformat()}",
-                                         attributes={"points": reward, "streak": streak}), commit=False)
-    db.session.execute(update(Checkin).where(Checkin.id == row_id).values(points=result.points))
-    bonus = _monthly_bonus(member_id, day, cfg)
+                                         attributes={"points": reward_for(row.streak, cfg.cycle_rewards),
+                                                     "streak": row.streak}), commit=False)
+    db.session.execute(update(Checkin).where(Checkin.id == row.id).values(points=result.points))
+    bonus = _monthly_bonus(member_id, day, cfg, row.month_days)
     db.session.commit()
-    return CheckinResult(day, streak, result.points, result.growth, bonus)
+    return CheckinResult(day, row.streak, result.points, result.growth, bonus)
+
+
+def _month(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1)
 
 
 def make_up(member_id: int, day: date) -> CheckinResult:
@@ -96,7 +125,7 @@ def make_up(member_id: int, day: date) -> CheckinResult:
                                          attributes={"points": reward, "streak": streak, "made_up": True}),
                             commit=False)
     db.session.execute(update(Checkin).where(Checkin.id == row_id).values(points=result.points))
-    bonus = _monthly_bonus(member_id, today, cfg)
+    bonus = _monthly_bonus(member_id, today, cfg, _month_days(member_id, today))
     db.session.commit()
     return CheckinResult(day, streak, result.points, result.growth, bonus, made_up=True)
 
@@ -117,15 +146,19 @@ def _restreak(member_id: int, day: date) -> int:
     return streak
 
 
-def _monthly_bonus(member_id: int, day: date, cfg: CheckinSettings) -> int:
-    """Give a monthly cumulative reward when this check-in reaches one of its day counts (once)."""
-    first = day.replace(day=1)
-    count = db.session.scalar(select(func.count()).where(
-        Checkin.member_id == member_id, Checkin.day >= first, Checkin.day < (first + timedelta(days=32)).replace(day=1)))
+def _month_days(member_id: int, day: date) -> int:
+    first, after = _month(day)
+    return db.session.scalar(select(func.count()).where(
+        Checkin.member_id == member_id, Checkin.day >= first, Checkin.day < after))
+
+
+def _monthly_bonus(member_id: int, day: date, cfg: CheckinSettings, count: int) -> int:
+    """Give a monthly cumulative reward when this check-in makes `count` days, one of its thresholds (once)."""
     reward = int(cfg.monthly_rewards.get(str(count), 0))
     if not reward:
         return 0
-    result = engine.process(engine.Event("checkin_monthly", member_id, f"checkin-monthly:{member_id}:{first:%Y-%m}:{count}",
+    result = engine.process(engine.Event("checkin_monthly", member_id,
+                                         f"checkin-monthly:{member_id}:{day:%Y-%m}:{count}",
                                          attributes={"points": reward, "days": count}), commit=False)
     return result.points
 

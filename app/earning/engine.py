@@ -12,15 +12,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from app import clock, locks
+from app import clock, locks, snapshots
 from app.earning import multipliers
 from app.earning.models import EarningEvent, EarnRule, RuleAward
 from app.errors import Unprocessable
 from app.extensions import db
-from app.members.models import Member
 from app.points import service as ledger
 from app.points.errors import IdempotencyMismatch, UnknownMember
 from app.points.models import EntryReversal
@@ -98,6 +97,59 @@ def validate(event: Event, *, from_source: str = "internal") -> None:
                 raise Unprocessable(f"{name} 须为非负整数", code="invalid_amount")
 
 
+snapshots.watch(EarnRule, "rules")
+
+
+def rules_for(event_type: str) -> list[EarnRule]:
+    """The rules for an event type (detached rows from a process-wide snapshot, see `app.snapshots`)."""
+    def load(session) -> dict[str, list[EarnRule]]:
+        by_type: dict[str, list[EarnRule]] = {}
+        for rule in session.scalars(select(EarnRule).order_by(EarnRule.id)):
+            by_type.setdefault(rule.event_type, []).append(rule)
+        return by_type
+    return snapshots.get("rules", load).get(event_type, [])
+
+
+# The event's row, written only for an active member (no row back: a replay, or no such member),
+# with this member's award counts, per capped rule, for the day, week, month and all time of the
+# event. The caller holds the member's lock for this event type, so the counts stay true until commit.
+_RECORD_SQL = text("""
+WITH event AS (
+    INSERT INTO earning_events (source, event_id, event_type, member_id, occurred_at, attributes, fingerprint,
+                                order_ref, status, points, growth, outcome, received_at)
+    SELECT :source, :event_id, :event_type, id, :occurred_at, :attributes, :fingerprint, :order_ref,
+           'rejected', 0, 0, '[]', :now
+    FROM members WHERE id = :member_id AND status = 'active'
+    ON CONFLICT ON CONSTRAINT uq_earning_events_source_event_id DO NOTHING
+    RETURNING id
+), counts AS (
+    SELECT rule_id, count(*) FILTER (WHERE business_date = :day) AS day,
+           count(*) FILTER (WHERE business_date BETWEEN :week_start AND :week_end) AS week,
+           count(*) FILTER (WHERE business_date >= :month_start AND business_date < :month_end) AS month,
+           count(*) AS lifetime
+    FROM rule_awards WHERE member_id = :member_id AND rule_id = ANY(:capped)
+    GROUP BY rule_id
+)
+SELECT event.id, (SELECT jsonb_object_agg(rule_id, jsonb_build_array(day, week, month, lifetime)) FROM counts)
+       AS counts
+FROM event
+""").bindparams(bindparam("attributes", type_=JSONB), bindparam("capped", type_=ARRAY(Integer)))
+
+# The event's outcome and the awards that caps and budgets count, in one statement.
+_OUTCOME_SQL = text("""
+WITH awards AS (
+    INSERT INTO rule_awards (rule_id, member_id, event_row_id, business_date, points, growth,
+                             points_entry_id, growth_entry_id, created_at)
+    SELECT a.rule_id, :member_id, :row_id, a.business_date, a.points, a.growth, a.points_entry_id,
+           a.growth_entry_id, :now
+    FROM jsonb_to_recordset(:awards) AS a(rule_id integer, business_date date, points bigint, growth bigint,
+                                          points_entry_id bigint, growth_entry_id bigint)
+)
+UPDATE earning_events SET status = :status, points = :points, growth = :growth, outcome = :outcome
+WHERE id = :row_id
+""").bindparams(bindparam("awards", type_=JSONB), bindparam("outcome", type_=JSONB))
+
+
 def process(event: Event, *, commit: bool = True) -> EventResult:
     validate(event)
     occurred = event.occurred_at or clock.now()
@@ -105,33 +157,37 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     # an event that carries its own time is the same event only at that time; one stamped on arrival is not
     stamped = event.occurred_at.isoformat() if event.occurred_at else None
     print_ = fingerprint("event", event.member_id, type=event.type, occurred=stamped, attributes=attrs)
-    status = db.session.execute(select(Member.status).where(Member.id == event.member_id)).scalar()
-    if status != "active":
-        raise UnknownMember()
-    order_ref = attrs.get("order_id") if event.type in ("purchase", "refund") else None
-    row_id = db.session.execute(
-        insert(EarningEvent).values(
-            source=event.source, event_id=event.event_id, event_type=event.type, member_id=event.member_id,
-            occurred_at=occurred, attributes=attrs, fingerprint=print_, order_ref=order_ref, status="rejected",
-            points=0, growth=0, outcome=[], received_at=clock.now())
-        .on_conflict_do_nothing(constraint="uq_earning_events_source_event_id").returning(EarningEvent.id)
-    ).scalar()
-    if row_id is None:
+    rules = rules_for(event.type) if event.type != "refund" else []
+    capped = [rule.id for rule in rules if _capped(rule)]
+    if capped:
+        locks.hold(locks.earning(event.type, event.member_id))
+    day = clock.business_date(occurred)
+    week_start, month_start = day - timedelta(days=day.weekday()), day.replace(day=1)
+    row = db.session.execute(_RECORD_SQL, {
+        "source": event.source, "event_id": event.event_id, "event_type": event.type,
+        "member_id": event.member_id, "occurred_at": occurred, "attributes": attrs, "fingerprint": print_,
+        "order_ref": attrs.get("order_id") if event.type in ("purchase", "refund") else None, "now": clock.now(),
+        "capped": capped, "day": day, "week_start": week_start, "week_end": week_start + timedelta(days=6),
+        "month_start": month_start, "month_end": (month_start + timedelta(days=32)).replace(day=1),
+    }).first()
+    if row is None:
         return _replay(event, print_)
+    row_id, counts = row.id, {int(rule): tuple(n) for rule, n in (row.counts or {}).items()}
+    awards: list[dict[str, Any]] = []
     if event.type == "refund":
         results = _refund(event, row_id, occurred, attrs)
     else:
-        rules = db.session.execute(
-            select(EarnRule).where(EarnRule.event_type == event.type).order_by(EarnRule.id)
-        ).scalars().all()
-        results = [_apply(rule, event, row_id, occurred, attrs) for rule in rules] or [
+        level = _LevelOnce(event.member_id)
+        results = [_apply(rule, event, row_id, occurred, attrs, level, counts.get(rule.id), awards)
+                   for rule in rules] or [
             RuleResult(rule="-", status="rejected", reason="no_rule")]
     points = sum(r.points for r in results)
     growth = sum(r.growth for r in results)
     paid = [r for r in results if r.status != "rejected"]
     final = ("reversed" if event.type == "refund" else "awarded") if paid else "rejected"
-    db.session.execute(update(EarningEvent).where(EarningEvent.id == row_id).values(
-        status=final, points=points, growth=growth, outcome=[asdict(r) for r in results]))
+    db.session.execute(_OUTCOME_SQL, {
+        "member_id": event.member_id, "row_id": row_id, "awards": awards, "now": clock.now(), "status": final,
+        "points": points, "growth": growth, "outcome": [asdict(r) for r in results]})
     if commit:
         db.session.commit()
     return EventResult(row_id, event.event_id, final, points, growth, results)
@@ -140,34 +196,54 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
 def _replay(event: Event, print_: str) -> EventResult:
     row = db.session.execute(
         select(EarningEvent).where(EarningEvent.source == event.source, EarningEvent.event_id == event.event_id)
-    ).scalar_one()
+    ).scalar_one_or_none()
     db.session.rollback()
+    if row is None:
+        raise UnknownMember()
     if row.fingerprint != print_ or row.member_id != event.member_id:
         raise IdempotencyMismatch("该事件 ID 已用于另一条不同的事件", code="event_id_reused")
     return EventResult(row.id, row.event_id, row.status, row.points, row.growth,
                        [RuleResult(**r) for r in row.outcome], duplicate=True)
 
 
-def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict) -> RuleResult:
+class _LevelOnce:
+    """The member's (level code, multiplier %), looked up on first need and then remembered."""
+
+    def __init__(self, member_id: int) -> None:
+        self.member_id = member_id
+        self.value: tuple[str | None, int] | None = None
+
+    def __call__(self) -> tuple[str | None, int]:
+        if self.value is None:
+            self.value = multipliers.level_of(self.member_id)
+        return self.value
+
+
+def _capped(rule: EarnRule) -> bool:
+    return any(cap is not None for cap in (rule.cap_per_day, rule.cap_per_week, rule.cap_per_month, rule.cap_lifetime))
+
+
+def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict, level: _LevelOnce,
+           counts: tuple[int, int, int, int] | None, awards: list[dict[str, Any]]) -> RuleResult:
     def rejected(reason: str) -> RuleResult:
         return RuleResult(rule=rule.code, status="rejected", reason=reason)
 
     if not rule.active or (rule.starts_at and occurred < rule.starts_at) or (rule.ends_at and occurred >= rule.ends_at):
         return rejected("rule_inactive")
-    level_code, level_pct = multipliers.level_of(event.member_id)
-    if rule.level_codes and level_code not in rule.level_codes:
+    if rule.level_codes and level()[0] not in rule.level_codes:
         return rejected("level_not_eligible")
     points, growth = _base_amounts(rule, attrs)
     pct, campaign = 100, None
     if rule.apply_level_multiplier:
-        pct = pct * level_pct // 100
+        pct = pct * level()[1] // 100
     if rule.apply_campaign_multiplier:
-        campaign_pct, campaign = multipliers.campaign_multiplier(event.type, level_code, occurred)
+        campaign_pct, campaign = multipliers.campaign_multiplier(event.type, lambda: level()[0], occurred)
         pct = pct * campaign_pct // 100
     points = points * pct // 100
     if points == 0 and growth == 0:
         return rejected("zero_amount")
-    over = _over_cap(rule, event.member_id, clock.business_date(occurred))
+    day = clock.business_date(occurred)
+    over = _over_cap(rule, counts or (0, 0, 0, 0))
     if over:
         return rejected(over)
     if rule.budget_points is not None and points:
@@ -180,10 +256,8 @@ def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs:
                           reason_code=rule.code, reason=rule.name, hold_days=rule.hold_days if points else 0,
                           source_type="rule", source_id=str(rule.id), commit=False)
     ids = {e.currency: e.id for e in outcome.entries}
-    db.session.add(RuleAward(rule_id=rule.id, member_id=event.member_id, event_row_id=row_id,
-                             business_date=clock.business_date(occurred), points=points, growth=growth,
-                             points_entry_id=ids.get("points"), growth_entry_id=ids.get("growth")))
-    db.session.flush()
+    awards.append({"rule_id": rule.id, "business_date": day.isoformat(), "points": points, "growth": growth,
+                   "points_entry_id": ids.get("points"), "growth_entry_id": ids.get("growth")})
     return RuleResult(rule=rule.code, status="awarded", points=points, growth=growth, multiplier_pct=pct,
                       campaign=campaign)
 
@@ -197,23 +271,11 @@ def _base_amounts(rule: EarnRule, attrs: dict) -> tuple[int, int]:
     return rule.points, rule.growth
 
 
-def _over_cap(rule: EarnRule, member_id: int, day) -> str | None:
-    """Which cap this award would break, if any. Serialised per (rule, member) by an advisory lock,
-    so parallel events cannot both slip under a cap."""
+def _over_cap(rule: EarnRule, counts: tuple[int, int, int, int]) -> str | None:
+    """Which cap this award would break, if any, given the member's awards of the rule this day,
+    week, month and ever (counted under the lock `process` holds, so parallel events can't both
+    slip under a cap)."""
     caps = (rule.cap_per_day, rule.cap_per_week, rule.cap_per_month, rule.cap_lifetime)
-    if all(cap is None for cap in caps):
-        return None
-    locks.hold(f"earn-cap:{rule.id}:{member_id}")
-    week_start = day - timedelta(days=day.weekday())
-    month_start = day.replace(day=1)
-    month_end = (month_start + timedelta(days=32)).replace(day=1)
-    counts = db.session.execute(
-        select(func.count().filter(RuleAward.business_date == day),
-               func.count().filter(RuleAward.business_date.between(week_start, week_start + timedelta(days=6))),
-               func.count().filter(RuleAward.business_date >= month_start, RuleAward.business_date < month_end),
-               func.count())
-        .where(RuleAward.rule_id == rule.id, RuleAward.member_id == member_id)
-    ).one()
     for name, cap, count in zip(("daily", "weekly", "monthly", "lifetime"), caps, counts):
         if cap is not None and count >= cap:
             return f"over_{name}_cap"

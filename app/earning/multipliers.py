@@ -2,17 +2,19 @@
 
 The levels feature registers `level_of` (member id -> (level code, earn multiplier in percent));
 until it does, every member has no level and a multiplier of 100%. Campaign multipliers come from
-the `campaigns` table: the highest active one that covers the event applies (campaigns don't stack).
+the `campaigns` table (a snapshot): the highest active one that covers the event applies (campaigns don't stack).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
+from app import snapshots
 from app.earning.models import Campaign
-from app.extensions import db
+
+snapshots.watch(Campaign, "campaigns")
 
 LevelLookup = Callable[[int], tuple[str | None, int]]
 _level_lookup: LevelLookup = lambda member_id: (None, 100)
@@ -27,13 +29,24 @@ def level_of(member_id: int) -> tuple[str | None, int]:
     return _level_lookup(member_id)
 
 
-def campaign_multiplier(event_type: str, level_code: str | None, at: datetime) -> tuple[int, str | None]:
-    """(multiplier in percent, campaign name) of the best campaign covering this event, or (100, None)."""
-    row = db.session.execute(
-        select(Campaign.multiplier_pct, Campaign.name)
-        .where(Campaign.active.is_(True), Campaign.starts_at <= at, Campaign.ends_at > at,
-               or_(Campaign.event_types.is_(None), Campaign.event_types.any(event_type)),
-               or_(Campaign.level_codes.is_(None), Campaign.level_codes.any(level_code or "")))
-        .order_by(Campaign.multiplier_pct.desc(), func.random()).limit(1)
-    ).first()
-    return (row.multiplier_pct, row.name) if row else (100, None)
+def campaigns() -> list[Campaign]:
+    """Active campaigns (detached rows from a process-wide snapshot, see `app.snapshots`)."""
+    return snapshots.get("campaigns", lambda session: list(
+        session.scalars(select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id))))
+
+
+def campaign_multiplier(event_type: str, level_code: Callable[[], str | None], at: datetime) -> tuple[int, str | None]:
+    """(multiplier in percent, campaign name) of the best campaign covering this event, or (100, None).
+    Campaigns don't stack; of equal multipliers the earliest created wins. `level_code()` is asked
+    only when a campaign is limited to some levels."""
+    best = None
+    for campaign in campaigns():
+        if not campaign.starts_at <= at < campaign.ends_at:
+            continue
+        if campaign.event_types is not None and event_type not in campaign.event_types:
+            continue
+        if campaign.level_codes is not None and (level_code() or "") not in campaign.level_codes:
+            continue
+        if best is None or campaign.multiplier_pct > best.multiplier_pct:
+            best = campaign
+    return (best.multiplier_pct, best.name) if best else (100, None)

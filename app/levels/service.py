@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from flask import g
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import clock
+from app import clock, snapshots
 from app.earning.models import EarningEvent
 from app.extensions import db
 from app.levels.models import LevelChange, LevelDefinition, LevelNotice, MemberLevel
@@ -24,15 +23,17 @@ from app.points.posting import lock_account
 from app.programme import service as programme
 
 
+snapshots.watch(LevelDefinition, "levels")
+
+
 def definitions() -> list[LevelDefinition]:
-    """Levels, lowest first (read once per app context)."""
-    if "levels" not in g:
-        g.levels = list(db.session.scalars(select(LevelDefinition).order_by(LevelDefinition.rank)))
-    return g.levels
+    """Levels, lowest first (detached rows from a process-wide snapshot, see `app.snapshots`)."""
+    return snapshots.get("levels", lambda session: list(
+        session.scalars(select(LevelDefinition).order_by(LevelDefinition.rank))))
 
 
 def forget_definitions() -> None:
-    g.pop("levels", None)
+    snapshots.invalidate("levels")
 
 
 def by_code(code: str) -> LevelDefinition | None:
@@ -94,7 +95,15 @@ def _place(state: MemberLevel, target: LevelDefinition, reason: str, detail: str
 
 def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason_code: str) -> None:
     """Inside the ledger's transaction: promote at once; on growth taken back, drop if the programme says so."""
+    if not definitions():
+        return
     if delta > 0:
+        # Every writer of member_levels holds the member's account lock first, as this transaction
+        # does now, so a plain read is current; most earns promote nobody and stop here.
+        code = db.session.scalar(select(MemberLevel.level_code).where(MemberLevel.member_id == member_id))
+        if code is not None and not any(level.rank > _rank(code) and growth >= level.threshold
+                                        for level in definitions()):
+            return
         state = _state(member_id)
         target = earned_level(member_id, growth)
         if state is not None and target is not None and target.rank > _rank(state.level_code):
@@ -108,13 +117,11 @@ def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason
 
 def level_of(member_id: int) -> tuple[str | None, int]:
     """(level code, earn multiplier %) for the earning engine."""
-    row = db.session.execute(select(MemberLevel.level_code, LevelDefinition.earn_multiplier_pct)
-                             .join(LevelDefinition, LevelDefinition.code == MemberLevel.level_code)
-                             .where(MemberLevel.member_id == member_id)).first()
-    if row is not None:
-        return row.level_code, row.earn_multiplier_pct
-    lowest = definitions()[0] if definitions() else None
-    return (lowest.code, lowest.earn_multiplier_pct) if lowest else (None, 100)
+    code = db.session.scalar(select(MemberLevel.level_code).where(MemberLevel.member_id == member_id))
+    level = by_code(code) if code is not None else None
+    if level is None:
+        level = definitions()[0] if definitions() else None
+    return (level.code, level.earn_multiplier_pct) if level else (None, 100)
 
 
 def _growth_after(level: LevelDefinition, growth: int) -> int:

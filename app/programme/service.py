@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import g
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, snapshots
 from app.extensions import db
 from app.programme.models import Programme
+
+snapshots.watch(Programme, "programme")
 
 
 @dataclass(frozen=True)
@@ -42,20 +44,23 @@ class ProgrammeView:
 
 
 def ensure_programme(**defaults: Any) -> None:
+    snapshots.touched("programme")
     db.session.execute(insert(Programme).values(id=1, **defaults).on_conflict_do_nothing(index_elements=["id"]))
 
 
+def _load(session: Session) -> ProgrammeView:
+    row = session.get(Programme, 1)
+    if row is None:  # a new database: the defaults, written in the loader's own transaction
+        session.execute(insert(Programme).values(id=1).on_conflict_do_nothing(index_elements=["id"]))
+        session.commit()
+        row = session.get(Programme, 1)
+    return ProgrammeView(row.name, row.points_name, row.points_per_yuan, row.expiry_policy,
+                         row.expiry_days, row.expiry_years, row.downgrade_on_growth_reversal)
+
+
 def current() -> ProgrammeView:
-    """The programme's settings, read once per app context."""
-    if "programme" not in g:
-        row = db.session.get(Programme, 1)
-        if row is None:
-            ensure_programme()
-            db.session.commit()
-            row = db.session.get(Programme, 1)
-        g.programme = ProgrammeView(row.name, row.points_name, row.points_per_yuan, row.expiry_policy,
-                                    row.expiry_days, row.expiry_years, row.downgrade_on_growth_reversal)
-    return g.programme
+    """The programme's settings (a process-wide snapshot, see `app.snapshots`)."""
+    return snapshots.get("programme", _load)
 
 
 def update(changes: dict[str, Any]) -> ProgrammeView:
@@ -66,5 +71,4 @@ def update(changes: dict[str, Any]) -> ProgrammeView:
     for field, value in changes.items():
         setattr(row, field, value)
     db.session.commit()
-    g.pop("programme", None)
     return current()
