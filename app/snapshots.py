@@ -2,7 +2,7 @@
 campaigns, check-in settings, level definitions, the programme.
 
 A snapshot is loaded on first use in a short session of its own (so its rows are detached copies
-that no request can change or expire) and kept for `CONFIG_CACHE_SECONDS` (2 s by default). A
+that no request can change or expire), on the request's connection, and kept for `CONFIG_CACHE_SECONDS` (2 s by default). A
 commit that changed a watched model through the ORM (an operator's edit, a seed, a test) drops the
 snapshots built from it at once in this process; other processes pick the change up within the TTL.
 Nothing that must be exact under concurrency (budgets, stock, balances) is ever read from here.
@@ -20,26 +20,40 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 
 _values: dict[tuple[int, str], tuple[float, Any]] = {}
+_loading: dict[tuple[int, str], threading.Lock] = {}
 _watched: dict[type, set[str]] = {}
 _guard = threading.Lock()
 ttl_seconds = 2.0
 
 
 def get(name: str, loader: Callable[[Session], T]) -> T:
-    """The snapshot `name`, loaded by `loader(session)` when missing or older than the TTL."""
+    """The snapshot `name`, loaded by `loader(session)` when missing or older than the TTL.
+
+    The loader reads through the request's own connection (a request never needs a second one, so
+    a busy pool cannot deadlock on a reload). While one thread reloads, the others keep using the
+    value they have; only the very first load makes them wait. What a transaction that changed
+    configuration (and has not committed) reads is used by it but never kept for others."""
     from app.extensions import db
 
-    engine = db.engine
-    key = (id(engine), name)  # one process may serve apps on different databases (tests, benchmarks)
+    key = (id(db.engine), name)  # one process may serve apps on different databases (tests, benchmarks)
     held = _values.get(key)
-    now = time.monotonic()
-    if held is not None and now - held[0] < ttl_seconds:
+    if held is not None and time.monotonic() - held[0] < ttl_seconds:
         return held[1]
-    with Session(engine, expire_on_commit=False) as session:  # closing detaches the rows, loaded as they are
-        value = loader(session)
-    with _guard:
-        _values[key] = (now, value)
-    return value
+    lock = _loading.setdefault(key, threading.Lock())
+    if not lock.acquire(blocking=held is None):
+        return held[1]  # another thread is reloading it
+    try:
+        held = _values.get(key)
+        if held is not None and time.monotonic() - held[0] < ttl_seconds:
+            return held[1]
+        started = time.monotonic()
+        with Session(bind=db.session.connection(), expire_on_commit=False) as session:
+            value = loader(session)  # closing detaches the rows, loaded as they are
+        if not db.session.info.get("snapshots_changed"):
+            _values[key] = (started, value)
+        return value
+    finally:
+        lock.release()
 
 
 def invalidate(*names: str) -> None:

@@ -112,8 +112,12 @@ def eligibility(item: Item, member_id: int, quantity: int = 1, *, context: dict 
     return Eligibility(reason is None, reason, price)
 
 
-def member_context(member_id: int, item_ids: list[int]) -> dict:
-    """What eligibility needs about a member, read in three queries for a whole page of items."""
+_UNREAD: Any = object()
+
+
+def member_context(member_id: int, item_ids: list[int], *, level_code: str | None = _UNREAD) -> dict:
+    """What eligibility needs about a member, read in three queries for a whole page of items (two
+    when the caller read the member's level already)."""
     day_start = clock.local_midnight(clock.today())
     rows = db.session.execute(
         select(Order.item_id, func.sum(Order.quantity),
@@ -121,13 +125,16 @@ def member_context(member_id: int, item_ids: list[int]) -> dict:
         .where(Order.member_id == member_id, Order.item_id.in_(item_ids), Order.status.in_(LIVE_ORDER))
         .group_by(Order.item_id)).all()
     available = db.session.scalar(select(PointAccount.available).where(PointAccount.member_id == member_id)) or 0
-    return {"level": levels.level_of(member_id)[0], "available": available,
+    level = (levels.level_of(member_id)[0] if level_code is _UNREAD
+                                                                  else levels.effective_code(level_code))
+    return {"level": level, "available": available,
             "total": {r[0]: int(r[1] or 0) for r in rows}, "today": {r[0]: int(r[2] or 0) for r in rows}}
 
 
-def level_context(member_id: int) -> dict:
-    """Eligibility without limits or balance (the ledger refuses a short balance itself)."""
-    return {"level": levels.level_of(member_id)[0], "available": None, "total": {}, "today": {}}
+def level_context(level_code: str | None) -> dict:
+    """Eligibility without limits or balance (the ledger refuses a short balance itself), for a
+    member whose `member_levels` code the caller read."""
+    return {"level": levels.effective_code(level_code), "available": None, "total": {}, "today": {}}
 
 
 def browse(member_id: int, *, category: str | None, affordable: bool, for_my_level: bool,

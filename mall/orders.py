@@ -2,9 +2,9 @@
 stock and creates the order. Points + cash orders then wait for WeChat Pay; unpaid ones are
 cancelled after a timeout, giving points (the same lots) and stock back.
 
-Lock order in `place`: the order's idempotency row, the (member, item) limit lock, the member's
-points account (inside the spend), and last the item's stock row, so the hot row of a flash sale is
-held for one statement and the commit only.
+Lock order in `place`: the member's points account (read with the item, used by the spend), the
+(member, item) limit lock, the order's idempotency row, and last the item's stock row, so the hot
+row of a flash sale is held for one statement and the commit only.
 """
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import make_transient_to_detached
 
 from app import clock, locks
 from app.errors import UpstreamUnavailable
 from app.extensions import db
+from app.levels import service as levels
 from app.points import service as ledger
 from app.points.posting import fingerprint
 from mall import items as catalog
@@ -47,64 +49,102 @@ def move(order: Order, to: str, actor: str, reason: str | None = None) -> None:
     order.status = to
 
 
+# The order, its stock and its first transition in one statement, the hot stock row last: nothing is
+# written unless the stock was taken (no row back for `stock_taken`) and the member's key is new.
+_PLACE_SQL = text("""
+WITH stock AS (
+    UPDATE mall_items SET remaining_stock = remaining_stock - :quantity
+    WHERE id = :item_id AND remaining_stock >= :quantity AND status = 'on_sale'
+    RETURNING id
+), placed AS (
+    INSERT INTO mall_orders (order_no, member_id, item_id, quantity, points_total, cash_total_cents, status,
+                             idempotency_key, fingerprint, spend_entry_id, pickup_code, pickup_expires_at,
+                             shipping_address, pay_expires_at, created_at, updated_at)
+    SELECT :order_no, :member_id, :item_id, :quantity, :points_total, :cash_total_cents, :status,
+           :idempotency_key, :fingerprint, :spend_entry_id, :pickup_code, :pickup_expires_at,
+           :shipping_address, :pay_expires_at, :created_at, :updated_at
+    FROM stock
+    ON CONFLICT ON CONSTRAINT uq_mall_orders_member_key DO NOTHING
+    RETURNING id
+), moved AS (
+    INSERT INTO mall_order_transitions (order_id, from_status, to_status, actor, reason, created_at)
+    SELECT id, 'created', :status, 'member', :reason, :created_at FROM placed
+)
+SELECT (SELECT id FROM stock) AS stock_taken, (SELECT id FROM placed) AS order_id
+""").bindparams(bindparam("shipping_address", type_=JSONB))
+
+
+# The item, the member's order under this key if any, the member's level, and the member's points
+# account locked for the spend to come: one statement, built once.
+_ITEM_FOR_ORDER = select(
+    Item,
+    select(Order.id).where(Order.member_id == bindparam("member_id"), Order.idempotency_key == bindparam("key"))
+    .scalar_subquery(),
+    levels.level_code_of(bindparam("member_id")),
+    ledger.account_lock(bindparam("member_id")),
+).where(Item.id == bindparam("item_id"))
+
+
 def place(member_id: int, item_id: int, quantity: int, key: str, address: dict | None = None) -> Order:
     """Redeem `quantity` of an item. The same key again returns the same order.
 
     The spend goes first, keyed by the member's Idempotency-Key, so a racing duplicate request waits
-    on the member's account lock and then replays instead of spending twice; the order row comes
-    next (its unique (member, key) turns the duplicate into a replay), the hot stock row last."""
+    on the member's account lock and then replays instead of spending twice; the order, the stock
+    and the transition come last in one statement. Four statements in all for a points order."""
     print_ = fingerprint("order", member_id, item=item_id, quantity=quantity, address=address)
-    item = db.session.get(Item, item_id)
-    if item is None or item.status == "draft":
+    row = db.session.execute(_ITEM_FOR_ORDER, {"item_id": item_id, "member_id": member_id, "key": key}).first()
+    if row is None or row[0].status == "draft":
+        db.session.rollback()
         raise NotRedeemable("商品不存在", code="unknown_item", status=404)
-    existing = db.session.scalar(select(Order.id).where(Order.member_id == member_id, Order.idempotency_key == key))
+    item, existing, level_code, account_locked = row
     if existing is not None:
+        db.session.rollback()
         return _replay(member_id, key, print_)
     if item.kind == "delivery" and not address:
+        db.session.rollback()
         raise AddressRequired()
     if item.limit_per_member or item.limit_per_day:
         locks.hold(f"order-limit:{member_id}:{item_id}")
-        context = catalog.member_context(member_id, [item_id])
+        context = catalog.member_context(member_id, [item_id], level_code=level_code)
     else:
-        context = catalog.level_context(member_id)
+        context = catalog.level_context(level_code)
     check = catalog.eligibility(item, member_id, quantity, context=context)
     if not check.ok:
         db.session.rollback()
         status = 409 if check.reason in CONFLICT_REASONS else 422
         raise NotRedeemable(check.message, code=check.reason, status=status)
-    order_no, at = _order_no(), clock.now()
-    spend_entry = None
+    at = clock.now()
+    values = {"order_no": _order_no(), "member_id": member_id, "item_id": item_id, "quantity": quantity,
+              "points_total": check.points_price, "cash_total_cents": item.cash_price_cents * quantity,
+              "idempotency_key": key, "fingerprint": print_, "spend_entry_id": None, "pickup_code": None,
+              "pickup_expires_at": None, "shipping_address": address, "pay_expires_at": None,
+              "created_at": at, "updated_at": at}
     if check.points_price:
         spent = ledger.spend(member_id, check.points_price, key=f"order:{member_id}:{key}", reason_code="mall_redeem",
-                             reason=f"兑换「{item.title}」x{quantity}", source_type="order", source_id=order_no,
-                             commit=False)
+                             reason=f"兑换「{item.title}」x{quantity}", source_type="order",
+                             source_id=values["order_no"], commit=False, account_locked=account_locked or 0)
         if spent.replayed:
             db.session.rollback()
             return _replay(member_id, key, print_)
-        spend_entry = spent.entries[0].id
-    cash = item.cash_price_cents * quantity
-    status, reason, extra = _first_status(item, quantity, cash, at)
-    order_id = db.session.execute(insert(Order).values(
-        order_no=order_no, member_id=member_id, item_id=item_id, quantity=quantity, points_total=check.points_price,
-        cash_total_cents=cash, status=status, idempotency_key=key, fingerprint=print_, spend_entry_id=spend_entry,
-        shipping_address=address, created_at=at, updated_at=at, **extra,
-    ).on_conflict_do_nothing(constraint="uq_mall_orders_member_key").returning(Order.id)).scalar()
-    if order_id is None:
-        db.session.rollback()
-        return _replay(member_id, key, print_)
-    taken = db.session.execute(update(Item).where(Item.id == item_id, Item.remaining_stock >= quantity,
-                                                  Item.status == "on_sale")
-                               .values(remaining_stock=Item.remaining_stock - quantity).returning(Item.id)).scalar()
-    if taken is None:
+        values["spend_entry_id"] = spent.entries[0].id
+    status, reason, extra = _first_status(item, quantity, values["cash_total_cents"], at)
+    values.update(extra, status=status)
+    placed = db.session.execute(_PLACE_SQL, {**values, "reason": reason}).one()
+    if placed.stock_taken is None:
         db.session.rollback()
         raise OutOfStock()
+    if placed.order_id is None:
+        db.session.rollback()
+        return _replay(member_id, key, print_)
     if item.kind == "coupon" and status == "fulfilled":
-        _assign_codes(order_id, item.id, quantity)
-    db.session.execute(insert(OrderTransition).values(order_id=order_id, from_status="created", to_status=status,
-                                                      actor="member", reason=reason, created_at=at))
+        _assign_codes(placed.order_id, item.id, quantity)
     db.session.commit()
-    order = db.session.get(Order, order_id)
-    if cash:
+    # the row just written, as the session would have loaded it (no query to read it back)
+    order = Order(id=placed.order_id, fulfilled_store_id=None, fulfilled_by=None, prepay_id=None,
+                  transaction_id=None, **values)
+    make_transient_to_detached(order)
+    db.session.add(order)
+    if values["cash_total_cents"]:
         _create_payment(order, item)
     return order
 

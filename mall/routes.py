@@ -47,7 +47,7 @@ def order_out(order: Order) -> dict:
     return OrderOut(order_no=order.order_no, item_id=order.item_id, item_title=item.title, quantity=order.quantity,
                     points_total=order.points_total, cash_total_cents=order.cash_total_cents, status=order.status,
                     pickup_code=order.pickup_code if order.status == "awaiting_pickup" else None,
-                    pickup_expires_at=order.pickup_expires_at, coupon_codes=orders.coupon_codes(order.id),
+                    pickup_expires_at=order.pickup_expires_at, coupon_codes=orders.coupon_codes(order.id) if item.kind == "coupon" else [],
                     pay_expires_at=order.pay_expires_at, payment=orders.payment_params(order),
                     created_at=order.created_at).model_dump(mode="json")
 

@@ -115,12 +115,27 @@ def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason
             _place(state, target, "growth_reversed", f"成长值扣回后为 {growth}")
 
 
-def level_of(member_id: int) -> tuple[str | None, int]:
-    """(level code, earn multiplier %) for the earning engine."""
-    code = db.session.scalar(select(MemberLevel.level_code).where(MemberLevel.member_id == member_id))
+def level_code_of(member_id: int):
+    """The member's stored level code, as a scalar subquery to read along with something else."""
+    return select(MemberLevel.level_code).where(MemberLevel.member_id == member_id).scalar_subquery()
+
+
+def _effective(code: str | None) -> LevelDefinition | None:
+    """The level a stored code stands for: the lowest level for a member not yet placed."""
     level = by_code(code) if code is not None else None
     if level is None:
         level = definitions()[0] if definitions() else None
+    return level
+
+
+def effective_code(code: str | None) -> str | None:
+    level = _effective(code)
+    return level.code if level else None
+
+
+def level_of(member_id: int) -> tuple[str | None, int]:
+    """(level code, earn multiplier %) for the earning engine."""
+    level = _effective(db.session.scalar(select(level_code_of(member_id))))
     return (level.code, level.earn_multiplier_pct) if level else (None, 100)
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal, select, text
 
 from app import clock, signals
 from app.extensions import db
 from app.points import posting
 from app.points.errors import InsufficientPoints, InvalidAmount, NotReversible
-from app.points.models import EntryReversal, LedgerEntry, PointsLot
+from app.points.models import EntryReversal, LedgerEntry, PointAccount, PointsLot
 from app.points.posting import Outcome, PostedEntry, check_amount, claim, fingerprint, lock_account
 from app.programme import service as programme
 
@@ -150,19 +150,28 @@ SELECT op.id AS op_id, e.id AS entry_id, e.balance_after FROM op, e
 """)
 
 
+def account_lock(member_id: int):
+    """A scalar subquery that locks the member's account row (1 when it exists), for a caller that
+    reads other things first and spends later in the same transaction: pass what it gave to
+    `spend(..., account_locked=...)` and the spend skips its own locking statement."""
+    return (select(literal(1)).select_from(PointAccount).where(PointAccount.member_id == member_id)
+            .with_for_update().scalar_subquery())
+
+
 def spend(member_id: int, amount: int, *, key: str, reason_code: str, reason: str,
           source_type: str | None = None, source_id: str | None = None, operator_id: int | None = None,
-          kind: str = "spend", commit: bool = True) -> Outcome:
+          kind: str = "spend", commit: bool = True, account_locked: int | None = None) -> Outcome:
     """Take points from the lots that expire first. Raises `InsufficientPoints` and writes nothing
     (the key stays free) when the available balance is short.
 
-    The member's account row is locked first, then the key claimed (the same order everywhere a
-    spend happens), and the common case is one statement; the rest goes the careful way."""
+    The member's account row is locked first (here, or by the caller through `account_lock`), then
+    the key claimed (the same order everywhere a spend happens), and the common case is one
+    statement; the rest goes the careful way."""
     check_amount(amount)
     print_ = fingerprint(kind, member_id, amount=amount, reason_code=reason_code,
                          source_type=source_type, source_id=source_id)
-    locked = db.session.execute(text("SELECT 1 FROM point_accounts WHERE member_id = :m FOR UPDATE"),
-                                {"m": member_id}).scalar()
+    locked = account_locked if account_locked is not None else db.session.execute(
+        select(account_lock(member_id))).scalar()
     if locked:
         row = db.session.execute(_SPEND_SQL, {
             "member_id": member_id, "amount": amount, "now": clock.now(), "key": key, "kind": kind,
