@@ -68,6 +68,9 @@ RETURNING id, streak,
 """)
 
 
+_SET_POINTS = text("UPDATE checkins SET points = :points WHERE id = :id")
+
+
 def check_in(member_id: int) -> CheckinResult:
     """Check in for today (business day in the programme's time zone)."""
     day = clock.today()
@@ -84,7 +87,7 @@ def check_in(member_id: int) -> CheckinResult:
     result = engine.process(engine.Event("checkin", member_id, f"checkin:{member_id}:{day.isoformat()}",
                                          attributes={"points": reward_for(row.streak, cfg.cycle_rewards),
                                                      "streak": row.streak}), commit=False)
-    db.session.execute(update(Checkin).where(Checkin.id == row.id).values(points=result.points))
+    db.session.execute(_SET_POINTS, {"id": row.id, "points": result.points})
     bonus = _monthly_bonus(member_id, day, cfg, row.month_days)
     db.session.commit()
     return CheckinResult(day, row.streak, result.points, result.growth, bonus)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app import clock, snapshots
@@ -93,6 +93,9 @@ def _place(state: MemberLevel, target: LevelDefinition, reason: str, detail: str
                                                   ref=f"change:{change.id}", created_at=at).on_conflict_do_nothing())
 
 
+_LEVEL_CODE = select(MemberLevel.level_code).where(MemberLevel.member_id == bindparam("member_id"))
+
+
 def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason_code: str) -> None:
     """Inside the ledger's transaction: promote at once; on growth taken back, drop if the programme says so."""
     if not definitions():
@@ -100,7 +103,7 @@ def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason
     if delta > 0:
         # Every writer of member_levels holds the member's account lock first, as this transaction
         # does now, so a plain read is current; most earns promote nobody and stop here.
-        code = db.session.scalar(select(MemberLevel.level_code).where(MemberLevel.member_id == member_id))
+        code = db.session.execute(_LEVEL_CODE, {"member_id": member_id}).scalar()
         if code is not None and not any(level.rank > _rank(code) and growth >= level.threshold
                                         for level in definitions()):
             return
@@ -135,7 +138,7 @@ def effective_code(code: str | None) -> str | None:
 
 def level_of(member_id: int) -> tuple[str | None, int]:
     """(level code, earn multiplier %) for the earning engine."""
-    level = _effective(db.session.scalar(select(level_code_of(member_id))))
+    level = _effective(db.session.execute(_LEVEL_CODE, {"member_id": member_id}).scalar())
     return (level.code, level.earn_multiplier_pct) if level else (None, 100)
 
 
