@@ -124,6 +124,7 @@ def register_listeners() -> None:
 
     connect()
     signals.growth_changed.connect(levels.on_growth_changed)
+    signals.purchase_recorded.connect(levels.on_purchase_recorded)
     multipliers.register_level_lookup(levels.level_of)
 
 

@@ -5,7 +5,7 @@
 Both apps run under identical gunicorn settings on the same PostgreSQL and are driven by the same
 client (a pool of Python threads with keep-alive sessions) for the same time. Each check-in request
 is a different member (one check-in per member per day), so every request does the full work:
-token, rules, streak, ledger entry, lot, growth, task progress. Aim: check-in >= 0.5 x bare.
+token, rules, caps, streak, ledger entry, lot, growth and the level check (the demo ladder). Aim: check-in >= 0.5 x bare.
 """
 from __future__ import annotations
 
@@ -94,17 +94,23 @@ def main() -> None:
         from app.checkin.service import settings as checkin_settings
         from app.earning.rules import seed_rules
         from app.extensions import db
+        from app.levels.admin import seed_levels
+        from app.levels.service import definitions
         from app.points.verify import verify
         from app.taskcenter.service import seed_tasks
 
         with app.app_context():
             seed_rules()
             seed_tasks()
+            seed_levels()
             checkin_settings()
             db.session.execute(text(
                 "INSERT INTO members (appid, openid, status, gender, created_at, updated_at) "
                 "SELECT 'wx-bench', 'o' || g, 'active', 0, now(), now() FROM generate_series(1, :n) g"),
                 {"n": args.members})
+            db.session.execute(text(  # registered members sit at the lowest level, as after their first login
+                "INSERT INTO member_levels (member_id, level_code, reached_at) SELECT id, :code, now() FROM members"),
+                {"code": definitions()[0].code})
             db.session.execute(text("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, created_at timestamptz)"))
             db.session.commit()
             ids = [row[0] for row in db.session.execute(text("SELECT id FROM members ORDER BY id"))]

@@ -32,7 +32,8 @@ class CheckinSettings(db.Model):
 
 class Checkin(db.Model):
     """A member's check-in for one business day (programme time zone). `streak` is the length of
-    the run of consecutive days ending on this day (a make-up can lengthen later days' runs)."""
+    the run of consecutive days ending on this day (a make-up can lengthen later days' runs). What the
+    day earned is the outcome of its check-in event (`service.event_id`), kept once, in the events."""
 
     __tablename__ = "checkins"
 
@@ -41,7 +42,6 @@ class Checkin(db.Model):
     day: Mapped[date] = mapped_column(Date)
     made_up: Mapped[bool] = mapped_column(Boolean, default=False)
     streak: Mapped[int] = mapped_column(Integer, default=1)
-    points: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     __table_args__ = (

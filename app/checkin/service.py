@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from app import clock, locks, snapshots
 from app.checkin.models import Checkin, CheckinSettings
 from app.earning import engine
+from app.earning.models import EarningEvent
 from app.errors import Conflict, Unauthorized, Unprocessable
 from app.extensions import db
 from app.members.models import Member
@@ -46,6 +47,11 @@ def settings() -> CheckinSettings:
     return snapshots.get("checkin_settings", _load_settings)
 
 
+def event_id(member_id: int, day: date) -> str:
+    """The id of a day's check-in event: what the day earned is that event's outcome."""
+    return f"checkin:{member_id}:{day.isoformat()}"
+
+
 def reward_for(streak: int, cycle: list[int]) -> int:
     return cycle[(streak - 1) % len(cycle)] if cycle else 0
 
@@ -58,17 +64,14 @@ def _lock(member_id: int) -> None:
 # Today's row with its streak (yesterday's plus one) and the month's count including it, for an
 # active member; no row back means already checked in today, or no such member.
 _CHECK_IN_SQL = text("""
-INSERT INTO checkins (member_id, day, made_up, streak, points, created_at)
+INSERT INTO checkins (member_id, day, made_up, streak, created_at)
 SELECT id, :day, false,
-       COALESCE((SELECT streak FROM checkins WHERE member_id = :member_id AND day = :yesterday), 0) + 1, 0, :now
+       COALESCE((SELECT streak FROM checkins WHERE member_id = :member_id AND day = :yesterday), 0) + 1, :now
 FROM members WHERE id = :member_id AND status = 'active'
 ON CONFLICT ON CONSTRAINT uq_checkins_member_day DO NOTHING
 RETURNING id, streak,
     (SELECT count(*) FROM checkins WHERE member_id = :member_id AND day >= :first AND day < :after) + 1 AS month_days
 """)
-
-
-_SET_POINTS = text("UPDATE checkins SET points = :points WHERE id = :id")
 
 
 def check_in(member_id: int) -> CheckinResult:
@@ -84,10 +87,9 @@ def check_in(member_id: int) -> CheckinResult:
         if not db.session.scalar(select(Member.id).where(Member.id == member_id, Member.status == "active")):
             raise Unauthorized("账号不存在或已注销", code="member_inactive")
         raise Conflict("今天已经签到过了,明天再来吧", code="already_checked_in")
-    result = engine.process(engine.Event("checkin", member_id, f"checkin:{member_id}:{day.isoformat()}",
+    result = engine.process(engine.Event("checkin", member_id, event_id(member_id, day),
                                          attributes={"points": reward_for(row.streak, cfg.cycle_rewards),
                                                      "streak": row.streak}), commit=False)
-    db.session.execute(_SET_POINTS, {"id": row.id, "points": result.points})
     bonus = _monthly_bonus(member_id, day, cfg, row.month_days)
     db.session.commit()
     return CheckinResult(day, row.streak, result.points, result.growth, bonus)
@@ -112,7 +114,7 @@ def make_up(member_id: int, day: date) -> CheckinResult:
         db.session.rollback()
         raise Conflict("本月补签次数已用完", code="makeups_exhausted")
     row_id = db.session.execute(
-        insert(Checkin).values(member_id=member_id, day=day, made_up=True, streak=1, points=0, created_at=clock.now())
+        insert(Checkin).values(member_id=member_id, day=day, made_up=True, streak=1, created_at=clock.now())
         .on_conflict_do_nothing(constraint="uq_checkins_member_day").returning(Checkin.id)).scalar()
     if row_id is None:
         db.session.rollback()
@@ -123,11 +125,10 @@ def make_up(member_id: int, day: date) -> CheckinResult:
                      source_id=str(row_id), commit=False)
     streak = _restreak(member_id, day)
     reward = reward_for(1, cfg.cycle_rewards)
-    result = engine.process(engine.Event("checkin", member_id, f"checkin:{member_id}:{day.isoformat()}",
+    result = engine.process(engine.Event("checkin", member_id, event_id(member_id, day),
                                          occurred_at=clock.local_midnight(day) + timedelta(hours=12),
                                          attributes={"points": reward, "streak": streak, "made_up": True}),
                             commit=False)
-    db.session.execute(update(Checkin).where(Checkin.id == row_id).values(points=result.points))
     bonus = _monthly_bonus(member_id, today, cfg, _month_days(member_id, today))
     db.session.commit()
     return CheckinResult(day, streak, result.points, result.growth, bonus, made_up=True)
@@ -182,11 +183,14 @@ def calendar(member_id: int, month: date) -> dict:
     used = db.session.scalar(select(func.count()).where(
         Checkin.member_id == member_id, Checkin.made_up.is_(True), Checkin.day >= today.replace(day=1)))
     this_month = len(rows) if first == today.replace(day=1) else None
+    earned = dict(db.session.execute(select(EarningEvent.event_id, EarningEvent.points).where(
+        EarningEvent.source == "app", EarningEvent.event_id.in_([event_id(member_id, r.day) for r in rows]))).all())
     thresholds = sorted((int(k), int(v)) for k, v in (cfg.monthly_rewards or {}).items())
     db.session.rollback()
     return {
         "month": f"{first:%Y-%m}",
-        "days": [{"day": r.day.isoformat(), "made_up": r.made_up, "points": r.points} for r in rows],
+        "days": [{"day": r.day.isoformat(), "made_up": r.made_up, "points": earned.get(event_id(member_id, r.day), 0)}
+                 for r in rows],
         "checked_today": checked_today,
         "streak": streak,
         "today_reward": None if checked_today else reward_for(next_streak, cfg.cycle_rewards),

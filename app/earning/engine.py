@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from app import clock, locks, snapshots
+from app import clock, locks, signals, snapshots
 from app.earning import multipliers
 from app.earning.models import EarningEvent, EarnRule, RuleAward
 from app.errors import Unprocessable
@@ -181,6 +181,8 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
         results = [_apply(rule, event, row_id, occurred, attrs, level, counts.get(rule.id), awards)
                    for rule in rules] or [
             RuleResult(rule="-", status="rejected", reason="no_rule")]
+        if event.type == "purchase":
+            signals.purchase_recorded.send(None, member_id=event.member_id)
     points = sum(r.points for r in results)
     growth = sum(r.growth for r in results)
     paid = [r for r in results if r.status != "rejected"]

@@ -103,9 +103,12 @@ def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason
     if delta > 0:
         # Every writer of member_levels holds the member's account lock first, as this transaction
         # does now, so a plain read is current; most earns promote nobody and stop here.
+        # A level with a condition (first purchase) is looked at only when this growth crosses its
+        # threshold; a purchase made after crossing it promotes through `on_purchase_recorded`.
         code = db.session.execute(_LEVEL_CODE, {"member_id": member_id}).scalar()
-        if code is not None and not any(level.rank > _rank(code) and growth >= level.threshold
-                                        for level in definitions()):
+        if code is not None and not any(
+                level.rank > _rank(code) and growth >= level.threshold
+                and (level.condition == "growth" or growth - delta < level.threshold) for level in definitions()):
             return
         state = _state(member_id)
         target = earned_level(member_id, growth)
@@ -116,6 +119,17 @@ def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason
         target = earned_level(member_id, growth)
         if state is not None and target is not None and target.rank < _rank(state.level_code):
             _place(state, target, "growth_reversed", f"成长值扣回后为 {growth}")
+
+
+def on_purchase_recorded(sender, *, member_id: int) -> None:
+    """Inside the purchase event's transaction: a first purchase may reach a level (bronze)."""
+    if not any(level.condition == "first_purchase" for level in definitions()):
+        return
+    account = lock_account(member_id)  # the lock order of every level change: account, then level row
+    state = _state(member_id)
+    target = earned_level(member_id, account.growth)
+    if state is not None and target is not None and target.rank > _rank(state.level_code):
+        _place(state, target, "promotion", "首次消费")
 
 
 def level_code_of(member_id: int):
