@@ -67,6 +67,35 @@ def test_first_purchase_reaches_bronze(member):
     assert level(member) == "bronze"
 
 
+def test_a_purchase_earning_nothing_still_reaches_bronze(member):
+    from app.earning.models import EarnRule
+
+    rule = db.session.scalar(select(EarnRule).where(EarnRule.event_type == "purchase"))
+    rule.active = False
+    db.session.commit()
+    result = engine.process(engine.Event("purchase", member, "p0", source="pos",
+                                         attributes={"amount_cents": 500, "order_id": "o0"}))
+    assert result.points == 0 and level(member) == "bronze"
+
+
+def test_growth_crossing_a_purchase_level_threshold_promotes_a_member_who_bought_before(member):
+    from app.levels.models import LevelDefinition
+
+    bronze = db.session.scalar(select(LevelDefinition).where(LevelDefinition.code == "bronze"))
+    bronze.threshold = 100
+    db.session.commit()
+    engine.process(engine.Event("purchase", member, "p1", source="pos", attributes={"amount_cents": 5_000, "order_id": "o1"}))
+    assert growth(member) == 50 and level(member) == "registered"
+    grow(member, 49, "a")
+    assert level(member) == "registered"
+    grow(member, 1, "b")
+    assert level(member) == "bronze"
+    grow(member, 10, "c")  # growth without a purchase never reaches a purchase level on its own
+    other = make_member()
+    grow(other, 500, "d")
+    assert level(other) == "registered"
+
+
 def test_redemption_lowers_the_balance_never_the_level(member):
     ledger.earn(member, 5_000, growth=2_500, key="e", reason_code="t", reason="t")
     ledger.spend(member, 4_900, key="s", reason_code="redeem", reason="兑换")
