@@ -106,12 +106,14 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.points.admin_routes import bp as points_admin_bp
     from app.points.routes import bp as points_bp
 
+    from handlers.routes import bp as bot_bp
     from mall.admin_routes import bp as mall_admin_bp
     from mall.routes import bp as mall_bp
     from mall.staff_routes import bp as staff_bp
 
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
-                      levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp):
+                      levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp,
+                      bot_bp):
         app.register_api(blueprint)
 
 

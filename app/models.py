@@ -12,3 +12,4 @@ from app.levels.models import LevelChange, LevelDefinition, LevelNotice, MemberL
 from app.staff.models import Staff, StaffAction, StaffStore, Store  # noqa: F401
 from mall.models import (CouponCode, Item, ItemStore, LotteryDraw, LotteryPrize, LotterySettings, Order,  # noqa: F401
                          OrderTransition)
+from handlers.models import BotMessage, Follower  # noqa: F401

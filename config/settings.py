@@ -15,6 +15,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
 SANDBOX_APPID = "wx5a1db0x0000000"
 SANDBOX_SECRET = "sandbox-secret"
+# The bot's sandbox accounts: an official account and a WeCom self-built app, with demo callback keys.
+SANDBOX_MP_APPID = "wx0a0bb0x0000000"
+SANDBOX_MP_SECRET = "sandbox-mp-secret"
+SANDBOX_CORP_ID = "ww0c0bb0x0000000"
+SANDBOX_CORP_SECRET = "sandbox-corp-secret"
+SANDBOX_BOT_TOKEN = "sandboxbottoken"
+SANDBOX_BOT_AES_KEY = "c2FuZGJveC1ib3QtYWVzLWtleS0zMi1ieXRlcyEhISE"  # 43 characters: 32 bytes
 
 
 class ConfigError(RuntimeError):
@@ -39,6 +46,19 @@ class Settings(BaseSettings):
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8900, ge=1, le=65535)
     wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    # The bot: an official account (members) and a WeCom self-built app (staff). Unset: the sandbox's.
+    # Without an AES key the official account runs in plaintext mode (signature only).
+    wechat_mp_appid: str | None = None
+    wechat_mp_secret: str | None = None
+    wechat_mp_token: str | None = None
+    wechat_mp_aes_key: str | None = None
+    wecom_corp_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    bot_max_age_seconds: int = Field(default=300, ge=30, le=3600, description="older callbacks are refused")
 
     # WeChat Pay (API v2) for points + cash orders. Unset: the sandbox's merchant.
     wechat_pay_mch_id: str | None = None
@@ -85,6 +105,24 @@ class Settings(BaseSettings):
     @property
     def effective_wechat_secret(self) -> str:
         return self.wechat_secret or SANDBOX_SECRET
+
+    @property
+    def mp(self) -> dict[str, str | None]:
+        """The official account the bot answers for: configured, else the sandbox's (with encryption)."""
+        if self.wechat_mp_appid:
+            return {"appid": self.wechat_mp_appid, "secret": self.wechat_mp_secret,
+                    "token": self.wechat_mp_token, "aes_key": self.wechat_mp_aes_key}
+        return {"appid": SANDBOX_MP_APPID, "secret": SANDBOX_MP_SECRET, "token": SANDBOX_BOT_TOKEN,
+                "aes_key": SANDBOX_BOT_AES_KEY}
+
+    @property
+    def wecom(self) -> dict[str, Any]:
+        """The WeCom self-built app the staff bot answers for: configured, else the sandbox's."""
+        if self.wecom_corp_id:
+            return {"corp_id": self.wecom_corp_id, "secret": self.wecom_secret, "agent_id": self.wecom_agent_id,
+                    "token": self.wecom_token, "aes_key": self.wecom_aes_key}
+        return {"corp_id": SANDBOX_CORP_ID, "secret": SANDBOX_CORP_SECRET, "agent_id": 1000002,
+                "token": SANDBOX_BOT_TOKEN, "aes_key": SANDBOX_BOT_AES_KEY}
 
     def check_production(self) -> None:
         if self.app_env != "production":

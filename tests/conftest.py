@@ -100,6 +100,7 @@ def _clean_state(request):
         snapshots.invalidate()
         redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     app.extensions.pop("wechat_mini", None)
+    app.extensions.pop("wechat_mp", None)
     sandbox.reset()
     yield
     clock.unfreeze()

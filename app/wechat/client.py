@@ -50,6 +50,23 @@ def mini_program() -> MiniProgramClient:
     return client
 
 
+def official_account() -> MiniProgramClient:
+    """The official account's client (the bot's customer-service messages, media, follower info):
+    the same wechatpy client with the official account's credentials, one per app."""
+    client = current_app.extensions.get("wechat_mp")
+    if client is None:
+        from app.extensions import get_redis
+
+        settings = current_app.config["SETTINGS"]
+        account = settings.mp
+        client = MiniProgramClient(
+            account["appid"], account["secret"] or "", api_base=settings.effective_wechat_api_base,
+            session=RedisStorage(get_redis(), prefix="wechatpy-mp"), timeout=settings.wechat_timeout_seconds,
+        )
+        current_app.extensions["wechat_mp"] = client
+    return client
+
+
 # WeChat error codes a member can act on; everything else is WeChat being unavailable.
 _CODE_ERRORS: dict[int, DomainError] = {
     40029: BadRequest("登录凭证无效,请重新打开小程序", code="wechat_code_invalid"),

@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import io
 import itertools
+import os
 import re
 import secrets
 import threading
@@ -33,6 +34,7 @@ from PIL import Image
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from app.wechat.sandbox_bot import BotStateMixin, register_bot_routes
 from app.wechat.sandbox_pay import (PAY_ENDPOINTS, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, PayStateMixin, describe_pay,
                                     register_pay_routes)
 
@@ -99,7 +101,7 @@ class Fault:
         return self.endpoint == endpoint and all(fields.get(k) == v for k, v in self.match.items())
 
 
-class SandboxState(PayStateMixin):
+class SandboxState(PayStateMixin, BotStateMixin):
     """Everything the sandbox remembers, shared by the server's threads (every access holds the lock).
 
     `pay_keys` (WeChat Pay merchants: mch_id -> API key) is configuration and survives `reset()`.
@@ -109,6 +111,7 @@ class SandboxState(PayStateMixin):
         self.lock = threading.Lock()
         self.pay_keys: dict[str, str] = dict(pay_keys or {SANDBOX_MCH_ID: SANDBOX_PAY_KEY})
         self.base_url: str | None = None
+        self.bot_app_url: str | None = None  # where /_sandbox/bot/send posts callbacks
         self._next_id = 1
         self.msgids = itertools.count(1_000_001)
         self.reset()
@@ -123,6 +126,7 @@ class SandboxState(PayStateMixin):
             self.faults: list[Fault] = []
             self.records: list[dict[str, Any]] = []
             self._reset_pay()
+            self._reset_bot()
 
     def issue_token(self, owner: str, now: float) -> str:
         token = secrets.token_urlsafe(48)
@@ -404,6 +408,7 @@ def create_sandbox_app(state: SandboxState | None = None, clock: Clock = time.ti
         app.add_url_rule(rule, name, lambda name=name, handler=handler, auth=auth: serve(name, handler, auth),
                          methods=[method])
     register_pay_routes(app, state, clock)
+    register_bot_routes(app, state, clock)
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -504,8 +509,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Local WeChat sandbox: answers like WeChat, shows what was sent.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--app-url", default=os.environ.get("PUBLIC_BASE_URL"),
+                        help="the API's base URL, where /_sandbox/bot/send posts the bot's callbacks")
     args = parser.parse_args(argv)
-    server = _make_server(args.host, args.port, create_sandbox_app())
+    state = SandboxState()
+    state.bot_app_url = args.app_url
+    server = _make_server(args.host, args.port, create_sandbox_app(state))
     url = f"http://{args.host}:{server.server_port}/"
     print(f"WeChat sandbox on {url}  (what would have been sent: {url}_sandbox/)", flush=True)
     try:
