@@ -226,3 +226,23 @@ def test_a_clerk_of_another_store_cannot_verify_by_message(app, client, pickup):
     assert "绑定" in unlinked["Content"] and "保温杯" not in unlinked["Content"]
     assert client.get(f"/api/v1/me/orders/{pickup['order']['order_no']}",
                       headers=auth(pickup["member"])).get_json()["status"] == "awaiting_pickup"
+
+
+def test_a_menu_click_runs_the_same_command(app, client, sandbox, programme):
+    alice = login(client, "alice")
+    bind_member(client, alice, "o-follower-5")
+    _, reply = mp_post(client, "o-follower-5", event="CLICK", key="签到")
+    assert "签到成功" in reply["Content"]
+
+
+def test_the_sandbox_sends_a_persons_message_to_the_bot_as_wechat_would(app, client, sandbox, live_server, programme):
+    import requests
+
+    login(client, "bob")
+    sandbox.bot_app_url = live_server
+    try:
+        answer = requests.post(f"{sandbox.base_url}_sandbox/bot/send", timeout=10,
+                               json={"to": "mp", "from": "bob", "content": "积分"}).json()
+    finally:
+        sandbox.bot_app_url = None
+    assert answer["status"] == 200 and "可用积分:100" in answer["reply"]["Content"]
