@@ -1,9 +1,10 @@
 """Check-ins per second through the HTTP API under gunicorn, beside a bare endpoint doing one INSERT.
 
-    .venv/bin/python -m bench.checkin_http [--seconds 10] [--connections 16] [--workers 2] [--threads 4]
+    .venv/bin/python -m bench.checkin_http [--seconds 20] [--rounds 4] [--connections 16] [--workers 2] [--threads 4]
 
-Both apps run under identical gunicorn settings on the same PostgreSQL and are driven by the same
-client (a pool of Python threads with keep-alive sessions) for the same time. Each check-in request
+Both apps run under identical gunicorn settings on the same PostgreSQL, side by side, and are driven
+by the same client (a pool of Python threads with keep-alive sessions) in alternating rounds of
+equal length, so both are measured under the same conditions. Each check-in request
 is a different member (one check-in per member per day), so every request does the full work:
 token, rules, caps, streak, ledger entry, lot, growth and the level check (the demo ladder). Aim: check-in >= 0.5 x bare.
 """
@@ -81,7 +82,8 @@ def drive(url: str, headers_for, connections: int, seconds: float) -> tuple[floa
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=20.0, help="per server, over all rounds")
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
@@ -121,27 +123,44 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": SECRET,
                "APP_ENV": "development", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(Path.cwd())}
         print(f"gunicorn --workers {args.workers} --threads {args.threads}; client: {args.connections} Python "
-              f"threads with keep-alive, {args.seconds:.0f} s each; PostgreSQL and Redis on this machine")
+              f"threads with keep-alive, {args.rounds} alternating rounds, {args.seconds:.0f} s each in all; "
+              "PostgreSQL and Redis on this machine")
 
-        results = {}
+        # Both servers run side by side and are driven in alternating rounds, so that both rates are
+        # measured under the same conditions (anything else the machine does affects both alike).
         stride = len(bearer) // args.connections
-        for name, target, path in (("bare INSERT", "bench.checkin_bare_app:app", "/bare"),
-                                   ("check-in", "wsgi:app", "/api/v1/checkins")):
-            proc, url = serve(target, env, args.workers, args.threads)
-            try:
-                if name == "check-in":
-                    def headers(n, i):  # a different member every request
-                        return {"Authorization": bearer[n * stride + i % stride]}
-                else:
-                    def headers(n, i):
-                        return {}
-                results[name] = drive(url + path, headers, args.connections, args.seconds)
-            finally:
+        sent = [0] * args.connections
+
+        def member_headers(n, i):  # a different member every request, across rounds too
+            sent[n] += 1
+            return {"Authorization": bearer[n * stride + sent[n] % stride]}
+
+        targets = (("bare INSERT", "bench.checkin_bare_app:app", "/bare", lambda n, i: {}),
+                   ("check-in", "wsgi:app", "/api/v1/checkins", member_headers))
+        servers = [serve(target, env, args.workers, args.threads) for _, target, _, _ in targets]
+        totals = {name: [0.0, 0, 0] for name, *_ in targets}
+        ratios = []
+        try:
+            window = args.seconds / args.rounds
+            for _ in range(args.rounds):
+                rates = {}
+                for (name, _, path, headers), (_, url) in zip(targets, servers):
+                    rate, done, errors = drive(url + path, headers, args.connections, window)
+                    rates[name] = rate
+                    totals[name][0] += done / rate if rate else window
+                    totals[name][1] += done
+                    totals[name][2] += errors
+                ratios.append(rates["check-in"] / rates["bare INSERT"])
+        finally:
+            for proc, _ in servers:
                 proc.terminate()
                 proc.wait(timeout=30)
-            rate, done, errors = results[name]
-            print(f"{name:12} {rate:8.0f} /s  ({done} in {args.seconds:.0f} s, {errors} errors)")
-        print(f"check-in / bare INSERT = {results['check-in'][0] / results['bare INSERT'][0]:.2f}  (aim >= 0.50)")
+        results = {}
+        for name, (elapsed, done, errors) in totals.items():
+            results[name] = (done / elapsed, done, errors)
+            print(f"{name:12} {done / elapsed:8.0f} /s  ({done} in {elapsed:.0f} s, {errors} errors)")
+        print(f"check-in / bare INSERT = {results['check-in'][0] / results['bare INSERT'][0]:.2f}  (aim >= 0.50); "
+              f"per round: {', '.join(f'{r:.2f}' for r in ratios)}")
         with app.app_context():
             rows = db.session.scalar(select(func.count()).select_from(Checkin))
             problems = verify()
