@@ -107,13 +107,15 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.points.routes import bp as points_bp
 
     from handlers.routes import bp as bot_bp
+    from tasks.admin_routes import bp as jobs_admin_bp
+    from tasks.routes import bp as subscriptions_bp
     from mall.admin_routes import bp as mall_admin_bp
     from mall.routes import bp as mall_bp
     from mall.staff_routes import bp as staff_bp
 
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
                       levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp,
-                      bot_bp):
+                      bot_bp, subscriptions_bp, jobs_admin_bp):
         app.register_api(blueprint)
 
 
@@ -128,6 +130,9 @@ def register_listeners() -> None:
     signals.growth_changed.connect(levels.on_growth_changed)
     signals.purchase_recorded.connect(levels.on_purchase_recorded)
     multipliers.register_level_lookup(levels.level_of)
+    from tasks import automations
+
+    automations.connect()
 
 
 def register_commands(app: OpenAPI) -> None:

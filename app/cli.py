@@ -19,6 +19,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_integration)
     app.cli.add_command(levels)
     app.cli.add_command(mall)
+    app.cli.add_command(worker)
+    app.cli.add_command(scheduler)
+    app.cli.add_command(jobs)
 
 
 @click.command("seed-demo")
@@ -117,3 +120,50 @@ def mall_expire_unpaid() -> None:
     from mall.orders import expire_unpaid
 
     click.echo(f"{expire_unpaid()} unpaid orders cancelled")
+
+
+@click.command("worker")
+@click.option("--queues", default="default,pushes,maintenance", show_default=True)
+@click.option("--burst", is_flag=True, help="work until the queues are empty, then exit")
+@with_appcontext
+def worker(queues: str, burst: bool) -> None:
+    """Run an RQ worker for the app's queues (jobs run inside the app; retries wait in its scheduler)."""
+    from flask import current_app
+
+    from tasks import outbox
+    from tasks.queues import make_worker
+
+    app = current_app._get_current_object()
+    outbox.drain()  # whatever waited while Redis was away
+    make_worker(app, tuple(q.strip() for q in queues.split(",") if q.strip())).work(burst=burst, with_scheduler=True)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler() -> None:
+    """Run the cron schedule of config/jobs.py (times in the programme's time zone)."""
+    from flask import current_app
+
+    from tasks.queues import make_scheduler
+
+    make_scheduler(current_app._get_current_object()).start()
+
+
+jobs = AppGroup("jobs", help="Run a scheduled job now, in this process.")
+
+
+@jobs.command("run")
+@click.argument("name", type=click.Choice(["birthdays", "member-day", "prepare-member-days", "points-maintenance",
+                                           "level-expiry", "expiry-warnings", "win-back", "daily-report",
+                                           "drain-outbox", "robots"]))
+@click.option("--day", default=None, help="YYYY-MM-DD (default today, in the programme's time zone)")
+def jobs_run(name: str, day: str | None) -> None:
+    """Run one job now (pushes it fans out still go to the worker)."""
+    from tasks import campaigns, delivery, outbox
+
+    runs = {"birthdays": lambda: campaigns.run_birthdays(day), "member-day": lambda: campaigns.run_member_day(day),
+            "prepare-member-days": campaigns.prepare_member_days, "points-maintenance": campaigns.run_points_maintenance,
+            "level-expiry": campaigns.run_level_expiry, "expiry-warnings": lambda: campaigns.run_expiry_warnings(day),
+            "win-back": lambda: campaigns.run_win_back(day), "daily-report": lambda: campaigns.send_daily_report(day),
+            "drain-outbox": outbox.drain, "robots": delivery.deliver_robot_messages}
+    click.echo(runs[name]())

@@ -36,6 +36,12 @@ def seed() -> Iterator[str]:
     from mall.demo import seed as seed_mall
 
     yield from seed_mall()
+    from tasks.demo import seed_demo_robot, seed_templates
+
+    yield f"message templates: {seed_templates()} added"
+    if current_app.config["SETTINGS"].app_env != "production":
+        seed_demo_robot()
+        yield "WeCom robot 运营群: key demo-operators-robot (the sandbox's robot)"
     settings = current_app.config["SETTINGS"]
     if settings.app_env != "production":
         _, created = ensure_demo_admin(DEMO_ADMIN["username"], DEMO_ADMIN["password"])

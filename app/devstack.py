@@ -1,7 +1,7 @@
 """`flask --app wsgi devstack` (what `make run` calls): the whole service on one machine.
 
-Migrates, seeds the demo programme, then starts the WeChat sandbox and the API (gunicorn) as child
-processes sharing one PostgreSQL and one Redis (embedded unless DATABASE_URL / REDIS_URL are set),
+Migrates, seeds the demo programme, then starts the WeChat sandbox, the API (gunicorn), an RQ worker
+and the scheduler as child processes sharing one PostgreSQL and one Redis (embedded unless DATABASE_URL / REDIS_URL are set),
 prints the URLs, and on Ctrl-C (or SIGTERM) stops everything it started.
 """
 from __future__ import annotations
@@ -81,6 +81,10 @@ def devstack(host: str, port: int) -> None:
             [python, "-m", "app.wechat.sandbox", "--host", settings.sandbox_host, "--port", str(sandbox_port)], env=env)))
     sandbox_url = f"http://{settings.sandbox_host}:{env.get('SANDBOX_PORT', settings.sandbox_port)}/"
 
+    flask = str(Path(python).with_name("flask"))
+    children.append(("worker", subprocess.Popen([flask, "--app", "wsgi", "worker"], env=env)))
+    children.append(("scheduler", subprocess.Popen([flask, "--app", "wsgi", "scheduler"], env=env)))
+
     gunicorn = str(Path(python).with_name("gunicorn"))
     children.append(("api", subprocess.Popen(
         [gunicorn, "--workers", "2", "--threads", "4", "--bind", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"],
@@ -116,6 +120,7 @@ def devstack(host: str, port: int) -> None:
     click.echo(f"  API docs       {api}/api/swagger   (OpenAPI JSON {api}/api/openapi.json)")
     if settings.uses_wechat_sandbox and not settings.wechat_api_base:
         click.echo(f"  WeChat sandbox {sandbox_url}_sandbox/   (what would have been sent to WeChat)")
+    click.echo("  Jobs           an RQ worker (queues default, pushes, maintenance) and the scheduler are running")
     click.echo("  Try:           curl -s -XPOST %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"code\":\"alice.1\"}'" % api)
     click.echo("  Ctrl-C stops everything.")
     while True:

@@ -13,3 +13,5 @@ from app.staff.models import Staff, StaffAction, StaffStore, Store  # noqa: F401
 from mall.models import (CouponCode, Item, ItemStore, LotteryDraw, LotteryPrize, LotterySettings, Order,  # noqa: F401
                          OrderTransition)
 from handlers.models import BotMessage, Follower  # noqa: F401
+from tasks.models import (Automation, MessageTemplate, OutboxJob, PushRun, Robot, RobotMessage,  # noqa: F401
+                          SendLog, SubscribeGrant)

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     wecom_agent_id: int | None = None
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
+    wecom_robot_base: str | None = Field(default=None, description="WeCom group robots' base URL; unset: the "
+                                                                   "sandbox in development, qyapi.weixin.qq.com otherwise")
     bot_max_age_seconds: int = Field(default=300, ge=30, le=3600, description="older callbacks are refused")
 
     # WeChat Pay (API v2) for points + cash orders. Unset: the sandbox's merchant.

@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import clock, snapshots
+from app import clock, signals, snapshots
 from app.earning.models import EarningEvent
 from app.extensions import db
 from app.levels.models import LevelChange, LevelDefinition, LevelNotice, MemberLevel
@@ -91,6 +91,8 @@ def _place(state: MemberLevel, target: LevelDefinition, reason: str, detail: str
     kind = "level_up" if target.rank > _rank(before) else "level_down" if target.rank < _rank(before) else "level_renewed"
     db.session.execute(insert(LevelNotice).values(member_id=state.member_id, kind=kind, level_code=target.code,
                                                   ref=f"change:{change.id}", created_at=at).on_conflict_do_nothing())
+    signals.level_changed.send(None, member_id=state.member_id, from_code=before, to_code=target.code,
+                               up=kind == "level_up")
 
 
 _LEVEL_CODE = select(MemberLevel.level_code).where(MemberLevel.member_id == bindparam("member_id"))

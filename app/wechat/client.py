@@ -7,15 +7,50 @@ Access tokens are shared between processes through Redis.
 """
 from __future__ import annotations
 
+import logging
+
 import requests
 from flask import current_app
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
+from redis.exceptions import RedisError
+from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
 from app.errors import BadRequest, DomainError, Forbidden, TooManyRequests, UpstreamUnavailable
 
+log = logging.getLogger(__name__)
+
 WECHAT_BASE = "https://api.weixin.qq.com/"
+
+
+class SharedTokenStorage(RedisStorage):
+    """Access tokens shared between processes through Redis; while Redis is unreachable, kept in
+    this process (a token is fetched again at worst), so WeChat calls don't fail with Redis."""
+
+    def __init__(self, redis, prefix: str = "wechatpy") -> None:
+        super().__init__(redis, prefix)
+        self._local = MemoryStorage()
+
+    def get(self, key, default=None):
+        try:
+            return super().get(key, default)
+        except RedisError:
+            return self._local.get(key, default)
+
+    def set(self, key, value, ttl=None):
+        self._local.set(key, value, ttl)
+        try:
+            super().set(key, value, ttl)
+        except RedisError:
+            log.warning("Redis unreachable: WeChat access token kept in this process only")
+
+    def delete(self, key):
+        self._local.delete(key)
+        try:
+            super().delete(key)
+        except RedisError:
+            pass
 
 
 class MiniProgramClient(WeChatClient):
@@ -43,7 +78,7 @@ def mini_program() -> MiniProgramClient:
         client = MiniProgramClient(
             settings.effective_wechat_appid, settings.effective_wechat_secret,
             api_base=settings.effective_wechat_api_base,
-            session=RedisStorage(get_redis(), prefix="wechatpy"),
+            session=SharedTokenStorage(get_redis(), prefix="wechatpy"),
             timeout=settings.wechat_timeout_seconds,
         )
         current_app.extensions["wechat_mini"] = client
@@ -61,7 +96,7 @@ def official_account() -> MiniProgramClient:
         account = settings.mp
         client = MiniProgramClient(
             account["appid"], account["secret"] or "", api_base=settings.effective_wechat_api_base,
-            session=RedisStorage(get_redis(), prefix="wechatpy-mp"), timeout=settings.wechat_timeout_seconds,
+            session=SharedTokenStorage(get_redis(), prefix="wechatpy-mp"), timeout=settings.wechat_timeout_seconds,
         )
         current_app.extensions["wechat_mp"] = client
     return client
