@@ -23,8 +23,8 @@ INTERVALS = [
 BIRTHDAYS = {"by": "day"}  # "day": on the birthday; "month": on the first day of the birthday month
 MEMBER_DAY = {"day_of_month": 8, "multiplier_pct": 200, "name": "会员日"}
 WIN_BACK = {"silent_days": 60, "penalty_points": 0}  # a penalty > 0 deducts points from silent members
-PUSH_RATE_PER_SECOND = 200  # subscribe messages per second per worker, toward WeChat
 BATCH_SIZE = 500  # messages per job
+PUSH_CONCURRENCY = 8  # calls to WeChat in flight per job
 
 TEMPLATES = [
     {"code": "welcome", "name": "入会欢迎", "wechat_template_id": "tmpl-welcome", "page": "pages/index/index",

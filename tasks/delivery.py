@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import requests
 from flask import current_app
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from wechatpy.exceptions import WeChatClientException
 
 from app import clock
@@ -29,7 +30,7 @@ from app.extensions import db, get_redis
 from app.members.models import Member
 from app.programme import service as programme
 from app.wechat.client import mini_program
-from config.jobs import BATCH_SIZE, PUSH_RATE_PER_SECOND
+from config.jobs import BATCH_SIZE, PUSH_CONCURRENCY
 from tasks.models import MessageTemplate, PushRun, Robot, RobotMessage, SendLog, SubscribeGrant
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,8 @@ def start_run(kind: str, ref: str, template_code: str, targets: list[tuple[int, 
     return run_id
 
 
-def fan_out(run_id: int) -> int:
-    """Hand the run's pending messages to jobs of BATCH_SIZE each (enqueued together); returns the job count."""
+def fan_out(run_id: int, batch_size: int = BATCH_SIZE) -> int:
+    """Hand the run's pending messages to jobs of `batch_size` each (enqueued together); returns the job count."""
     from tasks.queues import queue, RETRY
 
     ids = list(db.session.scalars(select(SendLog.id).where(SendLog.run_id == run_id, SendLog.status == "pending")
@@ -121,10 +122,11 @@ def fan_out(run_id: int) -> int:
     from rq import Retry
 
     attempts, intervals = current_app.config.get("JOB_RETRY", RETRY)
-    jobs = [queue("pushes").prepare_data("tasks.delivery.send_batch", (run_id, ids[i:i + BATCH_SIZE]),
+    jobs = [queue("pushes").prepare_data("tasks.delivery.send_batch", (run_id, ids[i:i + batch_size]),
                                          retry=Retry(max=attempts, interval=intervals))
-            for i in range(0, len(ids), BATCH_SIZE)]
-    queue("pushes").enqueue_many(jobs)
+            for i in range(0, len(ids), batch_size)]
+    for start in range(0, len(jobs), 1000):
+        queue("pushes").enqueue_many(jobs[start:start + 1000])
     return len(jobs)
 
 
@@ -134,72 +136,106 @@ WHERE id = ANY(:ids) AND status = 'pending'
 RETURNING id, member_id, variables
 """)
 
-_TAKE_GRANT = text("""
+_TAKE_GRANTS = text("""
 UPDATE subscribe_grants SET remaining = remaining - 1, updated_at = :now
-WHERE member_id = :member_id AND template_code = :code AND remaining > 0
-RETURNING remaining
+WHERE template_code = :code AND member_id = ANY(:members) AND remaining > 0
+RETURNING member_id
 """)
+
+_GIVE_BACK = text("""
+UPDATE subscribe_grants SET remaining = remaining + 1
+WHERE template_code = :code AND member_id = ANY(:members)
+""")
+
+_NONE_LEFT = text("UPDATE subscribe_grants SET remaining = 0 WHERE template_code = :code AND member_id = ANY(:members)")
+
+_RECORD = text("""
+UPDATE send_log s SET status = r.status, error = r.error, sent_at = CASE WHEN r.status = 'sent' THEN :now END
+FROM jsonb_to_recordset(:results) AS r(id bigint, status text, error text)
+WHERE s.id = r.id
+""").bindparams(bindparam("results", type_=JSONB))
+
+CHUNK = 100  # messages whose grants and results are written in one transaction
 
 
 def send_batch(run_id: int, log_ids: list[int]) -> dict[str, int]:
-    """Send one batch of a run's messages: claim them, spend a grant each, call WeChat."""
+    """Send one batch of a run's messages: claim them, spend a grant each, call WeChat, record.
+
+    Rows are claimed (pending -> sending) and committed before any call, so a rerun never sends
+    them again; grants and results are written per chunk in one transaction each, and a chunk's
+    calls to WeChat run a few at a time (they wait on the network), paced to the configured rate."""
     run = db.session.get(PushRun, run_id)
     template = db.session.get(MessageTemplate, run.template_code)
     claimed = db.session.execute(_CLAIM, {"ids": log_ids}).all()
-    db.session.commit()  # claimed rows are ours: a rerun of this job never sends them again
+    db.session.commit()
     openids = dict(db.session.execute(select(Member.id, Member.openid).where(
         Member.id.in_([row.member_id for row in claimed]), Member.status == "active")).all())
     outcome = {"sent": 0, "skipped": 0, "failed": 0, "retry": 0}
-    pace = 1.0 / PUSH_RATE_PER_SECOND
+    pace = 1.0 / current_app.config["SETTINGS"].push_rate_per_second
     client = mini_program()
-    for row in claimed:
+    for start in range(0, len(claimed), CHUNK):
+        chunk = claimed[start:start + CHUNK]
+        sendable = [row for row in chunk if row.member_id in openids] if template.active else []
+        granted = set(db.session.scalars(_TAKE_GRANTS, {"code": template.code, "now": clock.now(),
+                                                        "members": [row.member_id for row in sendable]}))
+        to_send = [row for row in chunk if row.member_id in granted]
         started = time.monotonic()
-        status, error = _send_one(client, template, row, openids.get(row.member_id))
-        db.session.execute(update(SendLog).where(SendLog.id == row.id).values(
-            status="pending" if status == "retry" else status, error=error,
-            sent_at=clock.now() if status == "sent" else None))
+        calls = [(openids[row.member_id], render(template, row.variables)) for row in to_send]
+        answers = dict(zip((row.id for row in to_send), _pool().map(
+            lambda call: _send_one(client, template, *call), calls)))
+        time.sleep(max(0.0, len(to_send) * pace - (time.monotonic() - started)))  # the rate toward WeChat
+        results, give_back, none_left = [], [], []
+        for row in chunk:
+            if row.member_id not in openids:
+                status, error = "skipped", "member_inactive"
+            elif not template.active:
+                status, error = "skipped", "template_inactive"
+            elif row.member_id not in granted:
+                status, error = "skipped", "no_grant"
+            else:
+                status, error = answers[row.id]
+                if status in ("retry", "failed"):
+                    give_back.append(row.member_id)
+                elif error == "no_grant":
+                    none_left.append(row.member_id)
+            outcome[status] += 1
+            results.append({"id": row.id, "status": "pending" if status == "retry" else status, "error": error})
+        if give_back:
+            db.session.execute(_GIVE_BACK, {"code": template.code, "members": give_back})
+        if none_left:
+            db.session.execute(_NONE_LEFT, {"code": template.code, "members": none_left})
+        db.session.execute(_RECORD, {"results": results, "now": clock.now()})
         db.session.commit()
-        outcome[status] += 1
-        time.sleep(max(0.0, pace - (time.monotonic() - started)))
     summarize(run_id)
     if outcome["retry"]:
         raise TransientSendError(f"{outcome['retry']} messages of run {run_id} will be retried")
     return outcome
 
 
-def _send_one(client, template: MessageTemplate, row, openid: str | None) -> tuple[str, str | None]:
-    if openid is None:
-        return "skipped", "member_inactive"
-    if not template.active:
-        return "skipped", "template_inactive"
-    taken = db.session.execute(_TAKE_GRANT, {"member_id": row.member_id, "code": template.code,
-                                             "now": clock.now()}).first()
-    if taken is None:
-        return "skipped", "no_grant"
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Calls to WeChat wait on the network: a job keeps `PUSH_CONCURRENCY` of them in flight."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=PUSH_CONCURRENCY, thread_name_prefix="push")
+    return _executor
+
+
+def _send_one(client, template: MessageTemplate, openid: str, data: dict) -> tuple[str, str | None]:
+    """One call to WeChat (on a pool thread: no app context here): sent, skipped (WeChat says no
+    grant is left), retry (transient) or failed."""
     try:
-        client.wxa.send_subscribe_message(openid, template.wechat_template_id, render(template, row.variables),
-                                          page=template.page)
+        client.wxa.send_subscribe_message(openid, template.wechat_template_id, data, page=template.page)
         return "sent", None
     except WeChatClientException as exc:
         code = int(exc.errcode) if exc.errcode is not None else 0
         if code == NO_GRANT:  # WeChat says none is left: believe it
-            db.session.execute(update(SubscribeGrant).where(SubscribeGrant.member_id == row.member_id,
-                                                            SubscribeGrant.template_code == template.code)
-                               .values(remaining=0))
             return "skipped", "no_grant"
-        _give_back_grant(row.member_id, template.code)
-        if code in TRANSIENT:
-            return "retry", f"{code} {exc.errmsg}"[:200]
-        return "failed", f"{code} {exc.errmsg}"[:200]
+        return ("retry" if code in TRANSIENT else "failed"), f"{code} {exc.errmsg}"[:200]
     except requests.RequestException as exc:
-        _give_back_grant(row.member_id, template.code)
         return "retry", f"network: {exc}"[:200]
-
-
-def _give_back_grant(member_id: int, code: str) -> None:
-    db.session.execute(update(SubscribeGrant).where(SubscribeGrant.member_id == member_id,
-                                                    SubscribeGrant.template_code == code)
-                       .values(remaining=SubscribeGrant.remaining + 1))
 
 
 def summarize(run_id: int) -> dict[str, int]:
