@@ -13,11 +13,13 @@ SCHEDULE = [
     ("tasks.campaigns.run_expiry_warnings", "0 11 * * *", "pushes"),
     ("tasks.campaigns.run_win_back", "0 15 * * *", "pushes"),
     ("tasks.campaigns.send_daily_report", "0 21 * * *", "pushes"),
+    ("app.earning.farming.flag_farming", "30 1 * * *", "maintenance"),
 ]
 # (job, every N seconds, queue): keep-alive work that must not wait a day
 INTERVALS = [
     ("tasks.outbox.drain", 15, "default"),
     ("tasks.delivery.deliver_robot_messages", 20, "pushes"),
+    ("mall.orders.expire_unpaid", 60, "maintenance"),
 ]
 
 BIRTHDAYS = {"by": "day"}  # "day": on the birthday; "month": on the first day of the birthday month

@@ -230,3 +230,70 @@ def test_subscriptions_and_admin_inputs_are_checked(app, client, programme):
     assert client.post("/api/v1/admin/robots", json={"name": "x", "webhook_key": "k" * 10, "scope": "store"},
                        headers=ops).status_code == 422
     assert client.get("/api/v1/admin/push-runs", headers=auth(alice)).status_code == 401
+
+
+def test_the_schedule_runs_in_the_programmes_time_zone(app):
+    import os
+    import time as time_module
+
+    from tasks.queues import make_scheduler
+
+    saved = os.environ.get("TZ")
+    try:
+        scheduler = make_scheduler(app)
+        birthdays = next(j for j in scheduler.get_jobs() if j.func_name == "tasks.campaigns.run_birthdays")
+        assert birthdays.next_enqueue_time.astimezone(SHANGHAI).hour == 9  # 09:00 in Shanghai, 01:00 UTC
+        names = {j.func_name for j in scheduler.get_jobs()}
+        assert {"tasks.campaigns.run_member_day", "tasks.campaigns.run_points_maintenance", "tasks.outbox.drain",
+                "tasks.campaigns.run_level_expiry", "mall.orders.expire_unpaid"} <= names
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time_module.tzset()
+
+
+def test_expiry_warnings_reach_members_whose_points_expire_in_30_and_7_days(app, client, sandbox, programme):
+    from app.points import service as ledger
+    from app.programme import service as programme_service
+
+    clock.freeze(at(2026, 1, 10, 12, 0))
+    with app.app_context():
+        programme_service.update({"expiry_policy": "days", "expiry_days": 30})
+    alice = member(client, "alice", grants=("tmpl-points-expiring",))
+    with app.app_context():
+        ledger.earn(alice["member"]["id"], 80, key="e1", reason_code="t", reason="t")
+    clock.freeze(at(2026, 1, 10, 13, 0))  # alice's 80 (and her 100 for registering): last usable day in 30 days
+    with app.app_context():
+        first = campaigns.run_expiry_warnings()
+        again = campaigns.run_expiry_warnings()
+    work(app)
+    assert first["points_30"]["members"] == 1 and again["points_30"]["members"] == 1
+    [message] = sends(sandbox, "tmpl-points-expiring")
+    assert "180" in message["body"]["data"]["thing1"]["value"]
+
+
+def test_win_back_pushes_once_per_silence(app, client, sandbox, programme):
+    clock.freeze(at(2026, 1, 1, 12, 0))
+    member(client, "alice", grants=("tmpl-win-back", "tmpl-win-back"))
+    clock.freeze(at(2026, 3, 2, 16, 0))  # 60 days later
+    with app.app_context():
+        assert campaigns.run_win_back()["members"] == 1
+        campaigns.run_win_back()
+    clock.freeze(at(2026, 3, 3, 16, 0))
+    with app.app_context():
+        assert campaigns.run_win_back()["members"] == 0
+    work(app)
+    assert len(sends(sandbox, "tmpl-win-back")) == 1
+
+
+def test_the_daily_report_reaches_the_operators_group_once(app, client, sandbox, programme):
+    member(client, "alice")
+    with app.app_context():
+        figures = campaigns.send_daily_report()
+        campaigns.send_daily_report()
+        assert delivery.deliver_robot_messages()["sent"] == 1
+    assert figures["new_members"] == 1 and figures["points_issued"] == 100
+    [report] = sandbox.requests("webhook_send")
+    assert report["body"]["msgtype"] == "markdown" and "日报" in report["body"]["markdown"]["content"]
