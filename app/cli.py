@@ -153,7 +153,7 @@ jobs = AppGroup("jobs", help="Run a scheduled job now, in this process.")
 
 
 @jobs.command("run")
-@click.argument("name", type=click.Choice(["birthdays", "member-day", "prepare-member-days", "points-maintenance",
+@click.argument("name", type=click.Choice(["birthdays", "member-day", "campaigns", "prepare-member-days", "points-maintenance",
                                            "level-expiry", "expiry-warnings", "win-back", "daily-report",
                                            "drain-outbox", "robots"]))
 @click.option("--day", default=None, help="YYYY-MM-DD (default today, in the programme's time zone)")
@@ -162,6 +162,7 @@ def jobs_run(name: str, day: str | None) -> None:
     from tasks import campaigns, delivery, outbox
 
     runs = {"birthdays": lambda: campaigns.run_birthdays(day), "member-day": lambda: campaigns.run_member_day(day),
+            "campaigns": lambda: campaigns.run_campaign_announcements(day),
             "prepare-member-days": campaigns.prepare_member_days, "points-maintenance": campaigns.run_points_maintenance,
             "level-expiry": campaigns.run_level_expiry, "expiry-warnings": lambda: campaigns.run_expiry_warnings(day),
             "win-back": lambda: campaigns.run_win_back(day), "daily-report": lambda: campaigns.send_daily_report(day),

@@ -164,6 +164,34 @@ def run_member_day(day: str | None = None) -> dict[str, Any]:
     return {"member_day": True, "members": len(targets), "run_id": run_id, "jobs": jobs}
 
 
+def run_campaign_announcements(day: str | None = None) -> dict[str, Any]:
+    """Campaigns starting today with a message (grade S, A or B, made by operators): a push to the
+    members who accepted campaign messages (those of the campaign's levels, if it has any) and the
+    announcement to the operators' WeCom group."""
+    today = date.fromisoformat(day) if day else clock.today()
+    start, end = clock.local_midnight(today), clock.local_midnight(today + timedelta(days=1))
+    announced = {}
+    for campaign in db.session.scalars(select(Campaign).where(
+            Campaign.active.is_(True), Campaign.message.is_not(None), Campaign.starts_at >= start,
+            Campaign.starts_at < end).order_by(Campaign.id)).all():
+        query = (select(Member.id, Member.nickname).join(SubscribeGrant, SubscribeGrant.member_id == Member.id)
+                 .where(Member.status == "active", SubscribeGrant.template_code == "campaign",
+                        SubscribeGrant.remaining > 0).order_by(Member.id))
+        if campaign.level_codes:
+            query = query.join(MemberLevel, MemberLevel.member_id == Member.id).where(
+                MemberLevel.level_code.in_(campaign.level_codes))
+        multiplier = f"{campaign.multiplier_pct / 100:g}"
+        variables = {"campaign": campaign.name, "message": campaign.message, "multiplier": multiplier}
+        targets = [(m, {**variables, "nickname": n or "会员"}) for m, n in db.session.execute(query).all()]
+        run_id = delivery.start_run("campaign", f"{campaign.id}:{today.isoformat()}", "campaign", targets)
+        delivery.fan_out(run_id)
+        text_ = delivery.group_text(_template("campaign"), {**variables, "count": len(targets)})
+        if text_:
+            delivery.queue_for_robots(f"campaign:{campaign.id}", text_)
+        announced[campaign.name] = len(targets)
+    return announced
+
+
 # ---- expiry
 
 def run_points_maintenance() -> dict[str, Any]:

@@ -297,3 +297,27 @@ def test_the_daily_report_reaches_the_operators_group_once(app, client, sandbox,
     assert figures["new_members"] == 1 and figures["points_issued"] == 100
     [report] = sandbox.requests("webhook_send")
     assert report["body"]["msgtype"] == "markdown" and "日报" in report["body"]["markdown"]["content"]
+
+
+def test_an_operators_campaign_is_announced_on_its_first_day_to_its_levels(app, client, sandbox, programme):
+    clock.freeze(at(2026, 10, 1, 10, 0))
+    ops = operator_headers(app, client)
+    created = client.post("/api/v1/admin/campaigns", headers=ops, json={
+        "name": "国庆 3 倍积分", "grade": "A", "starts_at": "2026-10-01T00:00:00+08:00",
+        "ends_at": "2026-10-08T00:00:00+08:00", "multiplier_pct": 300, "level_codes": ["registered"],
+        "message": "国庆七天消费积分 3 倍"})
+    assert created.status_code == 201 and created.get_json()["message"] == "国庆七天消费积分 3 倍"
+    alice = member(client, "alice", grants=("tmpl-campaign",))
+    member(client, "bob")  # did not accept campaign messages
+    with app.app_context():
+        assert campaigns.run_campaign_announcements() == {"国庆 3 倍积分": 1}
+        campaigns.run_campaign_announcements()
+        delivery.deliver_robot_messages()
+    work(app)
+    [push] = sends(sandbox, "tmpl-campaign")
+    assert push["body"]["touser"] and "3 倍" in push["body"]["data"]["thing2"]["value"]
+    [announcement] = sandbox.requests("webhook_send")
+    assert "国庆 3 倍积分" in announcement["body"]["text"]["content"]
+    clock.freeze(at(2026, 10, 2, 10, 0))
+    with app.app_context():
+        assert campaigns.run_campaign_announcements() == {}

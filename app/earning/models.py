@@ -67,6 +67,7 @@ class Campaign(db.Model):
     event_types: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
     level_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    message: Mapped[str | None] = mapped_column(String(500))  # announced on its first day (tasks.campaigns)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     __table_args__ = (

@@ -146,6 +146,8 @@ class CampaignBody(Strict):
     event_types: list[str] | None = None
     level_codes: list[str] | None = None
     active: StrictBool = True
+    message: str | None = Field(default=None, max_length=500,
+                                description="开始当天推送给已订阅会员、并发到运营企业微信群的活动文案")
 
     @model_validator(mode="after")
     def _period(self):
@@ -167,6 +169,7 @@ class CampaignOut(BaseModel):
     event_types: list[str] | None
     level_codes: list[str] | None
     active: bool
+    message: str | None = None
 
 
 class IntegrationBody(Strict):
