@@ -71,8 +71,8 @@ def make_scheduler(app: Flask) -> CronScheduler:
     time.tzset()
     with app.app_context():
         scheduler = CronScheduler(connection=get_redis(), name=f"members-scheduler-{os.getpid()}")
-    for path, cron, queue_name in SCHEDULE:
-        scheduler.register(_function(path), queue_name, cron=cron)
+    for path, cron, queue_name in SCHEDULE:  # a day's job may walk every member: an hour, not RQ's 3 minutes
+        scheduler.register(_function(path), queue_name, cron=cron, job_timeout=3600)
     for path, seconds, queue_name in INTERVALS:
         scheduler.register(_function(path), queue_name, interval=seconds)
     return scheduler
