@@ -94,13 +94,13 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
             lock_account(member_id)  # raises UnknownMember for a missing or erased member
             raise RuntimeError("earn wrote nothing for an active member")  # pragma: no cover
         return posting.replay(key, print_)
-    entries = [PostedEntry(r.id, r.currency, r.bucket, kind, r.amount, r.balance_after, r.lot_id) for r in rows]
-    for entry in entries:
-        if entry.currency == "growth":
-            _growth_changed(member_id, entry.balance_after, entry.amount, reason_code)
-    if commit:
+    for row in rows:
+        if row.currency == "growth":
+            _growth_changed(member_id, row.balance_after, row.amount, reason_code)
+    if commit:  # first: the member's account row stays locked until the commit
         db.session.commit()
-    return Outcome(rows[0].op_id, entries)
+    return Outcome(rows[0].op_id, [PostedEntry(r.id, r.currency, r.bucket, kind, r.amount, r.balance_after, r.lot_id)
+                                   for r in rows])
 
 
 # A spend in one statement, run while holding the member's account lock (so its snapshot sees every
