@@ -107,6 +107,7 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.points.routes import bp as points_bp
 
     from handlers.routes import bp as bot_bp
+    from posters.routes import bp as referrals_bp
     from tasks.admin_routes import bp as jobs_admin_bp
     from tasks.routes import bp as subscriptions_bp
     from mall.admin_routes import bp as mall_admin_bp
@@ -115,7 +116,7 @@ def register_blueprints(app: OpenAPI) -> None:
 
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
                       levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp,
-                      bot_bp, subscriptions_bp, jobs_admin_bp):
+                      bot_bp, subscriptions_bp, jobs_admin_bp, referrals_bp):
         app.register_api(blueprint)
 
 
@@ -130,9 +131,11 @@ def register_listeners() -> None:
     signals.growth_changed.connect(levels.on_growth_changed)
     signals.purchase_recorded.connect(levels.on_purchase_recorded)
     multipliers.register_level_lookup(levels.level_of)
+    from posters import referrals
     from tasks import automations
 
     automations.connect()
+    referrals.connect()
 
 
 def register_commands(app: OpenAPI) -> None:

@@ -15,3 +15,4 @@ from mall.models import (CouponCode, Item, ItemStore, LotteryDraw, LotteryPrize,
 from handlers.models import BotMessage, Follower  # noqa: F401
 from tasks.models import (Automation, MessageTemplate, OutboxJob, PushRun, Robot, RobotMessage,  # noqa: F401
                           SendLog, SubscribeGrant)
+from posters.models import ChannelCode, Invitation, InviteCode, Touchpoint  # noqa: F401

@@ -50,3 +50,7 @@ DEMO_LOTTERY = {"cost_points": 20, "daily_limit": 3, "prizes": [
     {"name": "5 元咖啡券", "kind": "item", "item_sku": "COFFEE-5", "weight": 5, "stock": 5},
     {"name": "谢谢参与", "kind": "nothing", "weight": 55},
 ]}
+
+# Referrals: when an invitee qualifies (phone bound, or first purchase), and what both sides earn
+# (through the earn rules `invite` and `invited`, whose caps per inviter per day and month apply).
+REFERRAL = {"qualify_on": "phone", "inviter_points": 200, "invitee_points": 100}
