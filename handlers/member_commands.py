@@ -85,6 +85,11 @@ def bind(msg: Incoming) -> str:
 
 @members.on_event("subscribe", "subscribe_scan")
 def subscribed(msg: Incoming) -> str:
+    if msg.event_key:  # followed through a parametric QR code: an invite or channel code, kept for the funnel
+        from posters import referrals
+
+        referrals.record_scan(msg.event_key[:32], member_id=msg.member_id,
+                              visitor=None if msg.member_id else f"mp:{msg.user}"[:64])
     greeting = "欢迎关注!"
     return greeting + ("\n" + HELP if msg.member_id else "\n" + HOW_TO_LINK)
 

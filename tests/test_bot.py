@@ -19,7 +19,7 @@ from app.extensions import db
 from app.points import service as ledger
 from config.settings import SANDBOX_BOT_AES_KEY, SANDBOX_BOT_TOKEN, SANDBOX_CORP_ID, SANDBOX_MP_APPID
 from handlers.models import BotMessage
-from tests.support import auth, login, make_item, make_store, seed_rules, staff_headers
+from tests.support import auth, login, make_item, make_store, operator_headers, seed_rules, staff_headers
 
 _ids = iter(range(10**12, 10**13))
 
@@ -246,3 +246,14 @@ def test_the_sandbox_sends_a_persons_message_to_the_bot_as_wechat_would(app, cli
     finally:
         sandbox.bot_app_url = None
     assert answer["status"] == 200 and "可用积分:100" in answer["reply"]["Content"]
+
+
+def test_following_through_a_channel_qr_code_is_kept_for_the_funnel(app, client, sandbox, programme):
+    from posters.models import Touchpoint
+
+    ops = operator_headers(app, client)
+    scene = client.post("/api/v1/admin/channels", json={"kind": "event", "name": "展会"}, headers=ops).get_json()["scene"]
+    _, reply = mp_post(client, "o-visitor", event="subscribe", key=f"qrscene_{scene}")
+    assert "欢迎关注" in reply["Content"]
+    with app.app_context():
+        assert db.session.scalar(select(Touchpoint.visitor)) == "mp:o-visitor"
