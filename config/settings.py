@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     wecom_aes_key: str | None = None
     push_rate_per_second: int = Field(default=1000, ge=1, le=100_000, description="subscribe messages per second "
                                                                                   "per worker, toward WeChat")
+    poster_landing_url: str = Field(default="https://example.com/invite",
+                                    description="H5 page a poster's QR code opens when WeChat can't give a mini-program code")
     wecom_robot_base: str | None = Field(default=None, description="WeCom group robots' base URL; unset: the "
                                                                    "sandbox in development, qyapi.weixin.qq.com otherwise")
     bot_max_age_seconds: int = Field(default=300, ge=30, le=3600, description="older callbacks are refused")

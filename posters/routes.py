@@ -39,6 +39,31 @@ def my_invite_code():
     return {"code": code, "scene": code, "page": INVITE_PAGE}
 
 
+class PosterQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: str | None = Field(default=None, max_length=32, description="海报设计,默认 classic")
+
+
+@bp.get("/me/poster", security=[{"member": []}], responses={"404": ErrorOut})
+def my_poster(query: PosterQuery):
+    """我的邀请海报(JPEG,含我的小程序码)"""
+    from flask import Response
+
+    from posters import render
+
+    image, cached = render.poster(current_member().id, query.template)
+    return Response(image, mimetype="image/jpeg", headers={"X-Poster-Cache": "hit" if cached else "miss",
+                                                            "Cache-Control": "private, max-age=300"})
+
+
+@bp.get("/poster-templates", security=[{"member": []}])
+def poster_templates():
+    """可选的海报设计"""
+    from config.posters import POSTER_TEMPLATES
+
+    return {"items": [{"code": k, "name": v["name"]} for k, v in POSTER_TEMPLATES.items()]}
+
+
 @bp.get("/me/invitations", security=[{"member": []}])
 def my_invitations():
     """我邀请的好友:脱敏昵称、时间、状态(已注册、已达标、已奖励)、我获得的积分,以及活动规则"""
