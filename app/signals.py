@@ -13,6 +13,7 @@ member_registered = _events.signal("member-registered")   # sender: app, member_
 member_phone_bound = _events.signal("member-phone-bound")  # sender: app, member_id
 member_erased = _events.signal("member-erased")            # sender: app, member_id
 member_profile_updated = _events.signal("member-profile-updated")  # sender: app, member_id, complete
+offline_event_attended = _events.signal("offline-event-attended")  # sender: app, member_id, offline_event_id
 growth_changed = _events.signal("growth-changed")          # sender: None, member_id, growth, delta, reason_code
 purchase_recorded = _events.signal("purchase-recorded")    # sender: None, member_id (inside the event's transaction)
 level_changed = _events.signal("level-changed")            # sender: None, member_id, from_code, to_code, up (inside)

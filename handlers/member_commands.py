@@ -60,6 +60,15 @@ def tasks(msg: Incoming) -> str:
     return "今日任务:\n" + "\n".join(lines) + "\n在小程序「任务中心」领取奖励"
 
 
+@members.command("海报", "hb")
+def poster(msg: Incoming) -> str:
+    from tasks import outbox
+
+    outbox.enqueue("handlers.jobs.send_poster", msg.user, msg.member_id, queue="default")
+    db.session.commit()
+    return "你的专属邀请海报正在生成,稍后发给你。好友扫码注册并绑定手机号后,你们都能得积分。"
+
+
 @members.command("商城", "sc", needs_link=False)
 def mall(msg: Incoming) -> str:
     return f"用{_points_name()}兑好礼:打开小程序「积分商城」即可兑换。"

@@ -63,7 +63,8 @@ class Invitation(db.Model):
 
 
 class Touchpoint(db.Model):
-    """A scan of a code (poster or channel), by a member or by a visitor who may never register."""
+    """A member's (or a visitor's) contact with the programme: a poster or channel code scanned, an
+    offline event attended. Conversions are credited to these (first-touch, last-touch, linear)."""
 
     __tablename__ = "touchpoints"
 
@@ -73,6 +74,7 @@ class Touchpoint(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     inviter_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel_codes.id"))
+    offline_event_id: Mapped[int | None] = mapped_column(ForeignKey("offline_events.id"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     __table_args__ = (

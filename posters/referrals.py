@@ -213,9 +213,43 @@ def on_purchase(sender, member_id: int, **_) -> None:
         outbox.enqueue("posters.referrals.qualify", member_id, queue="default")
 
 
+def on_offline_event(sender, member_id: int, offline_event_id: int, **_) -> None:
+    db.session.add(Touchpoint(member_id=member_id, kind="offline_event", offline_event_id=offline_event_id,
+                              at=clock.now()))
+    db.session.commit()
+
+
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear")
+
+
+def conversions(model: str = "last_touch") -> list[dict]:
+    """Qualified invitees (conversions) credited to the touchpoints that led to them, up to the moment
+    they qualified: all to the first, all to the last, or shared equally (linear)."""
+    if model not in ATTRIBUTION_MODELS:
+        raise Unprocessable(f"归因模型须为 {', '.join(ATTRIBUTION_MODELS)}", code="unknown_attribution_model")
+    rows = db.session.execute(
+        select(Invitation.invitee_id, Touchpoint.inviter_id, Touchpoint.channel_id, Touchpoint.offline_event_id)
+        .join(Touchpoint, Touchpoint.member_id == Invitation.invitee_id)
+        .where(Invitation.status != "registered", Touchpoint.at <= Invitation.qualified_at)
+        .order_by(Invitation.invitee_id, Touchpoint.at, Touchpoint.id)).all()
+    paths: dict[int, list[tuple[str, int]]] = {}
+    for invitee, inviter, channel, offline_event in rows:
+        source = ("inviter", inviter) if inviter else ("channel", channel) if channel else ("offline_event", offline_event)
+        paths.setdefault(invitee, []).append(source)
+    credit: dict[tuple[str, int], float] = {}
+    for path in paths.values():
+        shares = ([(path[0], 1.0)] if model == "first_touch" else [(path[-1], 1.0)] if model == "last_touch"
+                  else [(source, 1.0 / len(path)) for source in path])
+        for source, share in shares:
+            credit[source] = credit.get(source, 0.0) + share
+    return [{"source": kind, "id": source_id, "conversions": round(value, 4)}
+            for (kind, source_id), value in sorted(credit.items(), key=lambda item: -item[1])]
+
+
 def connect() -> None:
     from app import signals
 
+    signals.offline_event_attended.connect(on_offline_event)
     signals.member_registered.connect(on_registered)
     signals.member_phone_bound.connect(on_phone_bound)
     signals.purchase_recorded.connect(on_purchase)

@@ -94,8 +94,14 @@ def list_channels():
                       for c in db.session.scalars(select(ChannelCode).order_by(ChannelCode.id))]}
 
 
+class AttributionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(default="last_touch", pattern="^(first_touch|last_touch|linear)$",
+                       description="转化归因:首次触点、末次触点或线性平分")
+
+
 @bp.get("/admin/referrals/attribution", security=[{"operator": []}])
-def attribution():
-    """按渠道与邀请人:扫码、注册、达标、已发积分,以及受邀会员此后的消费"""
+def attribution(query: AttributionQuery):
+    """按渠道与邀请人:扫码、注册、达标、已发积分、受邀会员此后的消费;以及按归因模型分配的转化"""
     current_operator(*READERS)
-    return referrals.attribution()
+    return {**referrals.attribution(), "model": query.model, "conversions": referrals.conversions(query.model)}

@@ -257,3 +257,15 @@ def test_following_through_a_channel_qr_code_is_kept_for_the_funnel(app, client,
     assert "欢迎关注" in reply["Content"]
     with app.app_context():
         assert db.session.scalar(select(Touchpoint.visitor)) == "mp:o-visitor"
+
+
+def test_a_member_asks_for_the_poster_and_gets_it_as_a_customer_service_image(app, client, sandbox, programme):
+    from tasks.queues import make_worker
+
+    alice = login(client, "alice")
+    bind_member(client, alice, "o-follower-6")
+    _, reply = mp_post(client, "o-follower-6", "海报")
+    assert "海报正在生成" in reply["Content"]
+    make_worker(app, fork=False).work(burst=True, with_scheduler=False)
+    [sent] = sandbox.sent_custom("o-follower-6")
+    assert sent["msgtype"] == "image" and sent["image"]["media_id"] in sandbox.media

@@ -137,3 +137,26 @@ def test_bad_input_is_refused(app, client, programme):
     ops = operator_headers(app, client)
     assert client.post("/api/v1/admin/channels", json={"kind": "tv", "name": "x"}, headers=ops).status_code == 422
     assert client.get("/api/v1/me/invitations").status_code == 401
+
+
+def test_conversions_are_credited_first_touch_last_touch_or_linearly(app, client, programme):
+    from datetime import timedelta
+
+    from app import clock
+
+    ops = operator_headers(app, client)
+    channel = client.post("/api/v1/admin/channels", json={"kind": "advert", "name": "地铁广告"}, headers=ops).get_json()
+    alice = login(client, "alice")
+    erin = login(client, "erin", scene=channel["scene"])  # registered through the advert
+    with app.app_context():
+        referrals.record_scan(invite_code(client, alice), member_id=erin["member"]["id"])  # then saw alice's poster
+    clock.freeze(clock.now() + timedelta(minutes=1))
+    bind_phone(client, erin)  # qualified: one conversion
+    by = {}
+    for model in ("first_touch", "last_touch", "linear"):
+        body = client.get(f"/api/v1/admin/referrals/attribution?model={model}", headers=ops).get_json()
+        by[model] = {(c["source"], c["conversions"]) for c in body["conversions"]}
+    assert by["first_touch"] == {("channel", 1.0)}
+    assert by["last_touch"] == {("inviter", 1.0)}
+    assert by["linear"] == {("channel", 0.5), ("inviter", 0.5)}
+    assert client.get("/api/v1/admin/referrals/attribution?model=magic", headers=ops).status_code == 422

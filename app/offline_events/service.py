@@ -7,9 +7,10 @@ import secrets
 from typing import Any
 
 import qrcode
+from flask import current_app
 from sqlalchemy import select
 
-from app import clock
+from app import clock, signals
 from app.earning import engine
 from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
@@ -48,4 +49,6 @@ def sign_in(member_id: int, code: str) -> dict:
                                                      "offline_event_id": event.id}))
     if result.duplicate:
         raise Conflict("你已签到过该活动", code="already_signed_in")
+    signals.offline_event_attended.send(current_app._get_current_object(), member_id=member_id,
+                                        offline_event_id=event.id)
     return {"event": event.title, "points": result.points, "growth": result.growth}
