@@ -1,6 +1,7 @@
 """Imports every feature's models so that Alembic and the verifier see the whole schema."""
 from app.members.models import Member, MemberFlag  # noqa: F401
-from app.operators.models import Operator  # noqa: F401
+from app.operators.models import Operator, OperatorStore  # noqa: F401
+from app.audit.models import AuditEntry  # noqa: F401
 from app.points.models import (EntryReversal, LedgerEntry, LedgerOperation, LotAllocation,  # noqa: F401
                                PointAccount, PointsLot)
 from app.programme.models import Programme  # noqa: F401

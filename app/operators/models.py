@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Identity, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Identity, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import now
@@ -24,3 +24,12 @@ class Operator(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'operator', 'analyst', 'store_manager')", name="role_known"),)
+
+
+class OperatorStore(db.Model):
+    """The stores a store manager looks after (other roles see every store)."""
+
+    __tablename__ = "operator_stores"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True)
+    store_id: Mapped[int] = mapped_column(Integer, ForeignKey("stores.id"), primary_key=True)

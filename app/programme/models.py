@@ -30,11 +30,16 @@ class Programme(db.Model):
     expiry_years: Mapped[int] = mapped_column(SmallInteger, default=1)
     # When growth is taken back (a refund, a correction), drop the level at once if it no longer qualifies.
     downgrade_on_growth_reversal: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # The poster design members get unless they pick one (a key of config/posters.py).
+    poster_template: Mapped[str] = mapped_column(String(32), default="classic", server_default="classic")
+    # When an invitee counts, and both sides are rewarded: a bound phone, or a first purchase.
+    referral_qualify_on: Mapped[str] = mapped_column(String(16), default="phone", server_default="phone")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("points_per_yuan > 0", name="points_per_yuan_positive"),
         CheckConstraint("expiry_policy IN ('never', 'days', 'month_end', 'annual')", name="expiry_policy_known"),
+        CheckConstraint("referral_qualify_on IN ('phone', 'first_purchase')", name="referral_qualify_on_known"),
         CheckConstraint("expiry_days > 0 AND expiry_years >= 0", name="expiry_lengths_valid"),
     )

@@ -1,0 +1,1 @@
+"""The audit log: every change an operator makes, who, what, before and after (see `recorder`)."""
