@@ -51,6 +51,7 @@ DEMO_LOTTERY = {"cost_points": 20, "daily_limit": 3, "prizes": [
     {"name": "谢谢参与", "kind": "nothing", "weight": 55},
 ]}
 
-# Referrals: when an invitee qualifies (phone bound, or first purchase), and what both sides earn
+# Referrals: what both sides earn when an invitee qualifies (when they do is the programme setting
+# `referral_qualify_on`: a bound phone, or a first purchase)
 # (through the earn rules `invite` and `invited`, whose caps per inviter per day and month apply).
-REFERRAL = {"qualify_on": "phone", "inviter_points": 200, "invitee_points": 100}
+REFERRAL = {"inviter_points": 200, "invitee_points": 100}

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.earning import engine
+from app.programme import service as programme
 from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
 from app.members.models import Member
@@ -107,10 +108,15 @@ def bind(member_id: int, scene: str | None) -> Invitation | None:
         inviter_points=0, invitee_points=0, registered_at=clock.now()).on_conflict_do_nothing())
     db.session.commit()
     invitation = db.session.scalar(select(Invitation).where(Invitation.invitee_id == member_id))
-    if REFERRAL["qualify_on"] == "phone" and db.session.scalar(
+    if _qualify_on() == "phone" and db.session.scalar(
             select(Member.phone_bound_at).where(Member.id == member_id)) is not None:
         qualify(member_id)  # the phone was bound before this binding committed
     return invitation
+
+
+def _qualify_on() -> str:
+    """When an invitee counts, by the programme's setting: 'phone' (a bound phone) or 'first_purchase'."""
+    return programme.current().referral_qualify_on
 
 
 def qualify(invitee_id: int) -> Invitation | None:
@@ -145,7 +151,7 @@ def on_registered(sender, member_id: int, scene: str | None = None, **_) -> None
 
 
 def on_phone_bound(sender, member_id: int, **_) -> None:
-    if REFERRAL["qualify_on"] != "phone":
+    if _qualify_on() != "phone":
         return
     try:
         qualify(member_id)
@@ -165,7 +171,7 @@ def my_invitations(member_id: int) -> dict:
         "invited": [{"member": masked_name(m), "registered_at": i.registered_at.isoformat(), "status": i.status,
                      "points": i.inviter_points} for i, m in rows],
         "total_points": earned,
-        "rules": (f"好友通过你的海报或邀请码注册,并{'绑定手机号' if REFERRAL['qualify_on'] == 'phone' else '完成首次消费'}后,"
+        "rules": (f"好友通过你的海报或邀请码注册,并{'绑定手机号' if _qualify_on() == 'phone' else '完成首次消费'}后,"
                   f"你得 {REFERRAL['inviter_points']} 积分,好友得 {REFERRAL['invitee_points']} 积分。"
                   "仅分享或扫码不发放奖励;每天、每月的邀请奖励有上限;不能邀请自己。"),
     }
@@ -207,7 +213,7 @@ def attribution() -> dict:
 
 def on_purchase(sender, member_id: int, **_) -> None:
     """Inside the purchase's transaction: qualify the invitee after it commits (through the outbox)."""
-    if REFERRAL["qualify_on"] == "first_purchase":
+    if _qualify_on() == "first_purchase":
         from tasks import outbox
 
         outbox.enqueue("posters.referrals.qualify", member_id, queue="default")

@@ -63,6 +63,12 @@ def drawable(text: str) -> str:
     return "".join(c for c in text if has_glyph(c)).strip()
 
 
+def default_template() -> str:
+    """The design operators chose for the programme (the configured default if it no longer exists)."""
+    chosen = programme.current().poster_template
+    return chosen if chosen in POSTER_TEMPLATES else DEFAULT_TEMPLATE
+
+
 def template(name: str | None) -> dict:
     spec = POSTER_TEMPLATES.get(name or DEFAULT_TEMPLATE)
     if spec is None:
@@ -77,7 +83,7 @@ def cache_key(member: Member, name: str, spec: dict) -> str:
 
 def poster(member_id: int, name: str | None = None) -> tuple[bytes, bool]:
     """(JPEG bytes, served from the cache) of the member's poster in design `name`."""
-    name = name or DEFAULT_TEMPLATE
+    name = name or default_template()
     spec = template(name)
     member = db.session.get(Member, member_id)
     key = cache_key(member, name, spec)

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.limits import limiter
 from app.members.schemas import SCENE_PATTERN, ErrorOut
 from app.operators.service import READERS, WRITERS, current_operator
-from posters import referrals
+from posters import referrals, render
 from posters.models import ChannelCode
 
 bp = APIBlueprint("referrals", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="邀请与渠道")],
@@ -41,7 +41,7 @@ def my_invite_code():
 
 class PosterQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    template: str | None = Field(default=None, max_length=32, description="海报设计,默认 classic")
+    template: str | None = Field(default=None, max_length=32, description="海报设计,默认为运营设置的设计")
 
 
 @bp.get("/me/poster", security=[{"member": []}], responses={"404": ErrorOut})
@@ -49,7 +49,6 @@ def my_poster(query: PosterQuery):
     """我的邀请海报(JPEG,含我的小程序码)"""
     from flask import Response
 
-    from posters import render
 
     image, cached = render.poster(current_member().id, query.template)
     return Response(image, mimetype="image/jpeg", headers={"X-Poster-Cache": "hit" if cached else "miss",
@@ -61,7 +60,8 @@ def poster_templates():
     """可选的海报设计"""
     from config.posters import POSTER_TEMPLATES
 
-    return {"items": [{"code": k, "name": v["name"]} for k, v in POSTER_TEMPLATES.items()]}
+    chosen = render.default_template()
+    return {"items": [{"code": k, "name": v["name"], "default": k == chosen} for k, v in POSTER_TEMPLATES.items()]}
 
 
 @bp.get("/me/invitations", security=[{"member": []}])

@@ -115,3 +115,16 @@ def test_the_second_request_comes_from_the_cache_and_a_profile_change_makes_a_ne
     assert poster_of(client, dave).headers["X-Poster-Cache"] == "miss"
     assert client.get("/api/v1/me/poster?template=nope", headers=auth(dave)).status_code == 404
     assert client.get("/api/v1/me/poster?other=1", headers=auth(dave)).status_code == 422
+
+
+def test_the_operator_picks_the_design_members_get_by_default(app, client, sandbox, programme):
+    from tests.support import operator_headers
+
+    erin = login(client, "erin")
+    assert poster_of(client, erin).data == poster_of(client, erin, "classic").data
+    ops = operator_headers(app, client)
+    assert client.patch("/api/v1/admin/programme", json={"poster_template": "fresh"}, headers=ops).status_code == 200
+    assert poster_of(client, erin).data == poster_of(client, erin, "fresh").data
+    designs = client.get("/api/v1/poster-templates", headers=auth(erin)).get_json()["items"]
+    assert [d["code"] for d in designs if d["default"]] == ["fresh"]
+    assert client.patch("/api/v1/admin/programme", json={"poster_template": "nope"}, headers=ops).status_code == 422

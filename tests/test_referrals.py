@@ -160,3 +160,25 @@ def test_conversions_are_credited_first_touch_last_touch_or_linearly(app, client
     assert by["last_touch"] == {("inviter", 1.0)}
     assert by["linear"] == {("channel", 0.5), ("inviter", 0.5)}
     assert client.get("/api/v1/admin/referrals/attribution?model=magic", headers=ops).status_code == 422
+
+
+def test_when_the_operator_asks_for_a_first_purchase_the_phone_alone_pays_nothing(app, client, programme):
+    from app.earning import engine
+    from tasks.queues import make_worker
+
+    ops = operator_headers(app, client)
+    response = client.patch("/api/v1/admin/programme", json={"referral_qualify_on": "first_purchase"}, headers=ops)
+    assert response.status_code == 200 and response.get_json()["referral_qualify_on"] == "first_purchase"
+    alice = login(client, "alice")
+    before = available(app, alice["member"]["id"])
+    bob = login(client, "bob", scene=invite_code(client, alice))
+    bind_phone(client, bob)
+    assert available(app, alice["member"]["id"]) == before
+    assert "完成首次消费" in client.get("/api/v1/me/invitations", headers=auth(alice)).get_json()["rules"]
+    with app.app_context():
+        engine.process(engine.Event("purchase", bob["member"]["id"], "pos-1", source="pos",
+                                    attributes={"amount_cents": 5000, "order_id": "o-1"}))
+    make_worker(app, fork=False).work(burst=True, with_scheduler=False)
+    assert available(app, alice["member"]["id"]) == before + 200
+    assert client.patch("/api/v1/admin/programme", json={"referral_qualify_on": "never"},
+                        headers=ops).status_code == 422

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date as Date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from app.pagination import CursorQuery
 from app.points.posting import MAX_AMOUNT
@@ -123,6 +123,8 @@ class ProgrammeOut(BaseModel):
     expiry_policy: Literal["never", "days", "month_end", "annual"]
     expiry_days: int
     expiry_years: int
+    poster_template: str = Field(description="默认海报设计")
+    referral_qualify_on: Literal["phone", "first_purchase"] = Field(description="邀请达标条件:绑定手机号或首次消费")
 
 
 class ProgrammeUpdate(BaseModel):
@@ -133,3 +135,14 @@ class ProgrammeUpdate(BaseModel):
     expiry_policy: Literal["never", "days", "month_end", "annual"] | None = None
     expiry_days: StrictInt | None = Field(default=None, ge=1, le=3650)
     expiry_years: StrictInt | None = Field(default=None, ge=0, le=10)
+    poster_template: str | None = Field(default=None, max_length=32)
+    referral_qualify_on: Literal["phone", "first_purchase"] | None = None
+
+    @field_validator("poster_template")
+    @classmethod
+    def _known_design(cls, value: str | None) -> str | None:
+        from config.posters import POSTER_TEMPLATES
+
+        if value is not None and value not in POSTER_TEMPLATES:
+            raise ValueError(f"海报设计须为 {', '.join(POSTER_TEMPLATES)} 之一")
+        return value

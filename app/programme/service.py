@@ -25,6 +25,8 @@ class ProgrammeView:
     expiry_days: int
     expiry_years: int
     downgrade_on_growth_reversal: bool = True
+    poster_template: str = "classic"
+    referral_qualify_on: str = "phone"
 
     def money_cents(self, points: int) -> int:
         """The money value of `points` in fen, rounded down (a liability is never overstated by rounding)."""
@@ -55,7 +57,8 @@ def _load(session: Session) -> ProgrammeView:
         session.commit()
         row = session.get(Programme, 1)
     return ProgrammeView(row.name, row.points_name, row.points_per_yuan, row.expiry_policy,
-                         row.expiry_days, row.expiry_years, row.downgrade_on_growth_reversal)
+                         row.expiry_days, row.expiry_years, row.downgrade_on_growth_reversal,
+                         row.poster_template, row.referral_qualify_on)
 
 
 def current() -> ProgrammeView:
