@@ -105,6 +105,7 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.operators.routes import bp as operators_bp
     from app.points.admin_routes import bp as points_admin_bp
     from app.points.routes import bp as points_bp
+    from app.segments.routes import bp as segments_admin_bp
 
     from handlers.routes import bp as bot_bp
     from posters.routes import bp as referrals_bp
@@ -116,13 +117,16 @@ def register_blueprints(app: OpenAPI) -> None:
 
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
                       levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp,
-                      bot_bp, subscriptions_bp, jobs_admin_bp, referrals_bp):
+                      bot_bp, subscriptions_bp, jobs_admin_bp, referrals_bp, segments_admin_bp):
         app.register_api(blueprint)
 
 
 def register_listeners() -> None:
     """Features that react to the core's signals (connecting twice is harmless: blinker keeps one)."""
     from app import signals
+    from app.audit import recorder
+
+    recorder.install()
     from app.earning import multipliers
     from app.earning.hooks import connect
     from app.levels import service as levels

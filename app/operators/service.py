@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app import clock
+from app.audit import recorder as audit
 from app.auth import tokens
 from app.auth.passwords import hash_password, password_matches
 from app.errors import Conflict, Forbidden, Unauthorized
@@ -42,6 +43,7 @@ def current_operator(*roles: str) -> Operator:
         raise Unauthorized("账号不存在或已停用", code="operator_inactive")
     if roles and operator.role not in roles:
         raise Forbidden("当前角色无权执行此操作", code="role_forbidden")
+    audit.act_as(operator.id)
     return operator
 
 

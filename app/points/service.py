@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal, select, text
 
 from app import clock, signals
+from app.audit import recorder as audit
 from app.extensions import db
 from app.points import posting
 from app.points.errors import InsufficientPoints, InvalidAmount, NotReversible
@@ -224,15 +225,31 @@ def adjust(member_id: int, amount: int, *, key: str, reason: str, operator_id: i
         amount = -amount
     kind = "penalty" if penalty else "adjust"
     code = reason_code or ("penalty" if penalty else "manual_adjustment")
-    if currency == "growth":
-        return _adjust_growth(member_id, amount, key=key, reason=reason, operator_id=operator_id, kind=kind, code=code,
-                              commit=commit)
     source_id = None if operator_id is None else str(operator_id)
-    if amount > 0:
-        return earn(member_id, amount, key=key, reason_code=code, reason=reason, source_type="operator",
-                    source_id=source_id, operator_id=operator_id, kind=kind, commit=commit)
-    return spend(member_id, -amount, key=key, reason_code=code, reason=reason, source_type="operator",
-                 source_id=source_id, operator_id=operator_id, kind=kind, commit=commit)
+    if currency == "growth":
+        outcome = _adjust_growth(member_id, amount, key=key, reason=reason, operator_id=operator_id, kind=kind,
+                                 code=code, commit=False)
+    elif amount > 0:
+        outcome = earn(member_id, amount, key=key, reason_code=code, reason=reason, source_type="operator",
+                       source_id=source_id, operator_id=operator_id, kind=kind, commit=False)
+    else:
+        outcome = spend(member_id, -amount, key=key, reason_code=code, reason=reason, source_type="operator",
+                        source_id=source_id, operator_id=operator_id, kind=kind, commit=False)
+    _audit(member_id, outcome, reason)
+    if commit:
+        db.session.commit()
+    return outcome
+
+
+def _audit(member_id: int, outcome: Outcome, reason: str) -> None:
+    """An operator's ledger change goes in the audit log too, in its transaction (the ledger writes
+    in single statements, which the session's own audit watch does not see)."""
+    if outcome.replayed:
+        return
+    for entry in outcome.entries:
+        audit.note("ledger_entries", entry.id, "create", before={"balance": entry.balance_after - entry.amount},
+                   after={"member_id": member_id, "currency": entry.currency, "bucket": entry.bucket,
+                          "kind": entry.kind, "amount": entry.amount, "balance": entry.balance_after, "reason": reason})
 
 
 def _adjust_growth(member_id: int, amount: int, *, key: str, reason: str, operator_id: int | None,
