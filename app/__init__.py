@@ -62,6 +62,13 @@ def configure(app: OpenAPI, settings) -> None:
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         JSON_AS_ASCII=False,
         TESTING=settings.app_env == "test",
+        # The console's session cookie and CSRF tokens (the API uses bearer tokens and needs neither).
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.app_env == "production",
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
     )
     app.json.ensure_ascii = False
     clock.set_zone(settings.timezone)
@@ -98,6 +105,7 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.earning.admin_routes import bp as earning_admin_bp
     from app.earning.routes import bp as earning_bp
     from app.health import bp as health_bp
+    from app.imports.routes import bp as imports_admin_bp
     from app.levels.routes import bp as levels_bp
     from app.offline_events.routes import bp as offline_events_bp
     from app.taskcenter.routes import bp as taskcenter_bp
@@ -117,8 +125,15 @@ def register_blueprints(app: OpenAPI) -> None:
 
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
                       levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp,
-                      bot_bp, subscriptions_bp, jobs_admin_bp, referrals_bp, segments_admin_bp):
+                      bot_bp, subscriptions_bp, jobs_admin_bp, referrals_bp, segments_admin_bp,
+                      imports_admin_bp):
         app.register_api(blueprint)
+
+    from app.console.auth import csrf
+    from app.console.views import bp as console_bp
+
+    csrf.init_app(app)
+    app.register_blueprint(console_bp)
 
 
 def register_listeners() -> None:

@@ -117,6 +117,7 @@ def devstack(host: str, port: int) -> None:
         stop()
     click.echo("")
     click.echo(f"  API            {api}/api/v1   (health {api}/healthz, ready {api}/readyz)")
+    click.echo(f"  Console        {api}/console/   (operators; the demo admin is printed above)")
     click.echo(f"  API docs       {api}/api/swagger   (OpenAPI JSON {api}/api/openapi.json)")
     if settings.uses_wechat_sandbox and not settings.wechat_api_base:
         click.echo(f"  WeChat sandbox {sandbox_url}_sandbox/   (what would have been sent to WeChat)")

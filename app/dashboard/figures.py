@@ -1,0 +1,197 @@
+"""The dashboard's figures, each one set-based SQL over the tables the features write.
+
+Days are business days in the programme's time zone. Points flows come from the same books as the
+liability endpoint (`app.points.liability`), so the dashboard and the books cannot disagree; the
+daily series of issued / spent / expired add up to the period's totals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import text
+
+from app import clock
+from app.extensions import db
+from app.points import liability as books
+
+STOCK_ALERT_SHARE = 0.1  # an item is low when less than a tenth of its stock is left
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date  # first business day, inclusive
+    end: date    # last business day, inclusive
+
+    @property
+    def start_at(self) -> datetime:
+        return clock.local_midnight(self.start)
+
+    @property
+    def end_at(self) -> datetime:
+        return clock.local_midnight(self.end + timedelta(days=1))
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    @classmethod
+    def last(cls, days: int = 30) -> "Period":
+        today = clock.business_date(clock.now())
+        return cls(today - timedelta(days=days - 1), today)
+
+
+def _params(period: Period) -> dict:
+    return {"start": period.start_at, "end": period.end_at, "tz": clock.zone().key, "d0": period.start,
+            "d1": period.end}
+
+
+def _series(period: Period, rows, *fields: str) -> list[dict]:
+    by_day = {row.day: row for row in rows}
+    out = []
+    for day in period.days():
+        row = by_day.get(day)
+        out.append({"day": day.isoformat(), **{f: int(getattr(row, f) or 0) if row else 0 for f in fields}})
+    return out
+
+
+_MEMBERS_DAILY = text("""
+WITH days AS (SELECT d::date AS day FROM generate_series(CAST(:d0 AS date), CAST(:d1 AS date), interval '1 day') d),
+joined AS (
+    SELECT (created_at AT TIME ZONE :tz)::date AS day, count(*) AS n FROM members
+    WHERE created_at >= :start AND created_at < :end GROUP BY 1
+), active AS (
+    SELECT day, count(DISTINCT member_id) AS n FROM (
+        SELECT (created_at AT TIME ZONE :tz)::date AS day, member_id FROM ledger_entries
+        WHERE created_at >= :start AND created_at < :end
+        UNION ALL
+        SELECT day, member_id FROM checkins WHERE day BETWEEN :d0 AND :d1
+    ) a GROUP BY day
+), checked AS (
+    SELECT day, count(*) AS n FROM checkins WHERE day BETWEEN :d0 AND :d1 GROUP BY day
+)
+SELECT days.day, coalesce(joined.n, 0) AS new_members, coalesce(active.n, 0) AS active_members,
+       coalesce(checked.n, 0) AS checkins,
+       (SELECT count(*) FROM members m WHERE m.created_at < (days.day + 1) AT TIME ZONE :tz) AS members
+FROM days LEFT JOIN joined USING (day) LEFT JOIN active USING (day) LEFT JOIN checked USING (day)
+ORDER BY days.day
+""")
+
+_POINTS_DAILY = text("""
+SELECT (e.created_at AT TIME ZONE :tz)::date AS day,
+  coalesce(sum(e.amount) FILTER (WHERE e.kind IN ('earn', 'adjust') AND e.amount > 0), 0)
+  + coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.amount > 0), 0) AS issued,
+  coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'spend'), 0)
+  - coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.kind = 'spend'), 0) AS spent,
+  coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'expire'), 0) AS expired
+FROM ledger_entries e LEFT JOIN ledger_entries o ON o.id = e.reverses_entry_id
+WHERE e.currency = 'points' AND e.kind <> 'release' AND e.created_at >= :start AND e.created_at < :end
+GROUP BY 1
+""")
+
+_MONTHLY_ACTIVE = text("""
+SELECT count(DISTINCT member_id) FROM (
+    SELECT member_id FROM ledger_entries WHERE created_at >= :end - interval '30 days' AND created_at < :end
+    UNION ALL SELECT member_id FROM checkins WHERE day > :d1 - 30 AND day <= :d1) a
+""")
+
+_LEVELS = text("""
+SELECT d.code, d.name, d.rank, count(m.member_id) AS members,
+       (SELECT count(*) FROM level_changes c JOIN level_definitions f ON f.code = c.to_code
+        LEFT JOIN level_definitions t ON t.code = c.from_code
+        WHERE c.to_code = d.code AND (t.rank IS NULL OR f.rank > t.rank)
+          AND c.created_at >= :start AND c.created_at < :end) AS promotions
+FROM level_definitions d LEFT JOIN member_levels m ON m.level_code = d.code
+GROUP BY d.code, d.name, d.rank ORDER BY d.rank
+""")
+
+_FUNNEL = text("""
+SELECT (SELECT count(*) FROM touchpoints WHERE kind IN ('poster_scan', 'channel_code') AND at >= :start AND at < :end) AS scans,
+       count(*) AS registrations,
+       count(*) FILTER (WHERE status <> 'registered') AS qualified,
+       count(*) FILTER (WHERE status = 'rewarded') AS rewarded,
+       coalesce(sum(inviter_points + invitee_points), 0) AS points_paid
+FROM invitations WHERE registered_at >= :start AND registered_at < :end
+""")
+
+_TOP_INVITERS = text("""
+SELECT i.inviter_id AS member_id, m.nickname, count(*) AS invited,
+       count(*) FILTER (WHERE i.status <> 'registered') AS qualified, coalesce(sum(i.inviter_points), 0) AS points
+FROM invitations i JOIN members m ON m.id = i.inviter_id
+WHERE i.inviter_id IS NOT NULL AND i.registered_at >= :start AND i.registered_at < :end
+GROUP BY i.inviter_id, m.nickname ORDER BY qualified DESC, invited DESC, i.inviter_id LIMIT 10
+""")
+
+_CHANNELS = text("""
+SELECT c.id, c.name, c.kind,
+       (SELECT count(*) FROM touchpoints t WHERE t.channel_id = c.id AND t.at >= :start AND t.at < :end) AS scans,
+       count(i.id) AS registrations, count(i.id) FILTER (WHERE i.status <> 'registered') AS qualified
+FROM channel_codes c LEFT JOIN invitations i ON i.channel_id = c.id AND i.registered_at >= :start AND i.registered_at < :end
+GROUP BY c.id, c.name, c.kind ORDER BY registrations DESC, c.id
+""")
+
+_BEST_SELLERS = text("""
+SELECT i.id, i.sku, i.title, sum(o.quantity) AS quantity, sum(o.points_total) AS points, count(*) AS orders
+FROM mall_orders o JOIN mall_items i ON i.id = o.item_id
+WHERE o.created_at >= :start AND o.created_at < :end
+  AND o.status NOT IN ('cancelled', 'refunded', 'awaiting_payment')
+GROUP BY i.id, i.sku, i.title ORDER BY quantity DESC, i.id LIMIT 10
+""")
+
+_STOCK_ALERTS = text("""
+SELECT id, sku, title, remaining_stock, total_stock FROM mall_items
+WHERE status = 'on_sale' AND remaining_stock < greatest(1, ceil(total_stock * :share))
+ORDER BY remaining_stock, id
+""")
+
+_PUSHES = text("""
+SELECT kind, count(*) AS runs, coalesce(sum((summary->>'targeted')::int), 0) AS targeted,
+       coalesce(sum((summary->>'sent')::int), 0) AS sent, coalesce(sum((summary->>'failed')::int), 0) AS failed
+FROM push_runs WHERE started_at >= :start AND started_at < :end GROUP BY kind ORDER BY kind
+""")
+
+
+def _rows(statement, params) -> list[dict]:
+    return [dict(row) for row in db.session.execute(statement, params).mappings()]
+
+
+def members(period: Period) -> dict:
+    params = _params(period)
+    daily = list(db.session.execute(_MEMBERS_DAILY, params))
+    series = [{"day": r.day.isoformat(), "new_members": int(r.new_members), "active_members": int(r.active_members),
+               "checkins": int(r.checkins), "members": int(r.members),
+               "checkin_rate": round(r.checkins / r.members, 4) if r.members else None} for r in daily]
+    total = series[-1]["members"] if series else 0
+    return {"total": total, "new": sum(d["new_members"] for d in series),
+            "monthly_active": int(db.session.execute(_MONTHLY_ACTIVE, params).scalar_one()), "daily": series}
+
+
+def points(period: Period) -> dict:
+    rows = db.session.execute(_POINTS_DAILY, _params(period)).all()
+    return {"books": books.liability(period.start_at, period.end_at),
+            "daily": _series(period, rows, "issued", "spent", "expired")}
+
+
+def levels(period: Period) -> list[dict]:
+    return _rows(_LEVELS, _params(period))
+
+
+def referrals(period: Period) -> dict:
+    params = _params(period)
+    return {"funnel": {k: int(v) for k, v in db.session.execute(_FUNNEL, params).mappings().one().items()},
+            "top_inviters": _rows(_TOP_INVITERS, params), "channels": _rows(_CHANNELS, params)}
+
+
+def mall(period: Period) -> dict:
+    return {"best_sellers": _rows(_BEST_SELLERS, _params(period)),
+            "stock_alerts": _rows(_STOCK_ALERTS, {"share": STOCK_ALERT_SHARE})}
+
+
+def pushes(period: Period) -> list[dict]:
+    return _rows(_PUSHES, _params(period))
+
+
+def dashboard(period: Period) -> dict:
+    """Every figure of the dashboard for `period`."""
+    return {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+            "members": members(period), "points": points(period), "levels": levels(period),
+            "referrals": referrals(period), "mall": mall(period), "pushes": pushes(period)}
