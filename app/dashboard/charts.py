@@ -11,7 +11,7 @@ _STYLE = Style(font_family="'Noto Sans SC', 'Noto Sans CJK SC', sans-serif", bac
 
 def _options(title: str) -> dict:
     return {"title": title, "style": _STYLE, "js": [], "height": 300, "width": 720, "show_dots": False,
-            "x_label_rotation": 30, "show_minor_x_labels": False, "truncate_label": 10, "legend_at_bottom": True}
+            "x_label_rotation": 30, "no_data_text": "暂无数据", "show_minor_x_labels": False, "truncate_label": 10, "legend_at_bottom": True}
 
 
 def _svg(chart) -> str:
