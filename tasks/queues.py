@@ -29,10 +29,12 @@ def queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis())
 
 
-def enqueue(func: str, *args: Any, queue_name: str = "default", job_id: str | None = None, retry: bool = True):
-    """Send job `func(*args)` to RQ now (use `tasks.outbox.enqueue` inside a transaction instead)."""
+def enqueue(func: str, *args: Any, queue_name: str = "default", job_id: str | None = None, retry: bool = True,
+            timeout: int | None = None):
+    """Send job `func(*args)` to RQ now (use `tasks.outbox.enqueue` inside a transaction instead).
+    `timeout`: seconds the job may run (RQ's default, 3 minutes, when None)."""
     attempts, intervals = current_app.config.get("JOB_RETRY", RETRY)
-    return queue(queue_name).enqueue(func, *args, job_id=job_id,
+    return queue(queue_name).enqueue(func, *args, job_id=job_id, job_timeout=timeout,
                                      retry=Retry(max=attempts, interval=intervals) if retry else None)
 
 

@@ -1,0 +1,1 @@
+"""Imports from another system: members and their opening balances, from CSV files."""
