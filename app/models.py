@@ -10,6 +10,7 @@ from app.earning.models import Campaign, EarningEvent, EarnRule, Integration, Ru
 from app.offline_events.models import OfflineEvent  # noqa: F401
 from app.taskcenter.models import TaskClaim, TaskDefinition  # noqa: F401
 from app.levels.models import LevelChange, LevelDefinition, LevelNotice, MemberLevel  # noqa: F401
+from app.segments.models import MemberRFM, MemberTag, Tag  # noqa: F401
 from app.staff.models import Staff, StaffAction, StaffStore, Store  # noqa: F401
 from mall.models import (CouponCode, Item, ItemStore, LotteryDraw, LotteryPrize, LotterySettings, Order,  # noqa: F401
                          OrderTransition)

@@ -15,6 +15,8 @@ SCHEDULE = [
     ("tasks.campaigns.run_win_back", "0 15 * * *", "pushes"),
     ("tasks.campaigns.send_daily_report", "0 21 * * *", "pushes"),
     ("app.earning.farming.flag_farming", "30 1 * * *", "maintenance"),
+    ("app.segments.rfm.compute_all", "40 1 * * *", "maintenance"),
+    ("app.segments.service.refresh_rule_tags", "0 2 * * *", "maintenance"),  # after RFM: tags may use it
 ]
 # (job, every N seconds, queue): keep-alive work that must not wait a day
 INTERVALS = [

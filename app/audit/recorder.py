@@ -114,7 +114,8 @@ def _record(session: Session, flush_context, instances) -> None:
         state = inspect(obj)
         if state.mapper.local_table.name not in _NOT_AUDITED:
             pending.append((state, "delete", _snapshot(state), None))
-    new = [inspect(obj) for obj in session.new if inspect(obj).mapper.local_table.name not in _NOT_AUDITED]
+    # the objects themselves, not their states: the session holds new objects weakly once flushed
+    new = [obj for obj in session.new if inspect(obj).mapper.local_table.name not in _NOT_AUDITED]
     for state, change, before, after in pending:
         session.add(_entry(actor, state, change, before, after, _identity(state)))
     if new:
@@ -128,9 +129,9 @@ def _record_created(session: Session, flush_context) -> None:
     actor = _actor()
     if not created or actor is None:
         return
-    for state in created:
-        if state.obj() is not None:
-            session.add(_entry(actor, state, "create", None, _snapshot(state), _identity(state)))
+    for obj in created:
+        state = inspect(obj)
+        session.add(_entry(actor, state, "create", None, _snapshot(state), _identity(state)))
 
 
 def _entry(actor: dict, state, change: str, before: dict | None, after: dict | None, target_id: str) -> AuditEntry:

@@ -1,0 +1,1 @@
+"""Member segments: tags (by hand or by rule) and RFM scores, for operators and for targeting."""
