@@ -13,6 +13,7 @@ from app.earning.rules import seed_rules
 from app.taskcenter.service import seed_tasks
 from app.extensions import db
 from app.levels.admin import seed_levels
+from app.segments.service import seed_tags
 from app.members.models import Member
 from app.operators.service import ensure_demo_admin
 from app.points import service as points
@@ -33,6 +34,7 @@ def seed() -> Iterator[str]:
     db.session.commit()
     yield f"tasks: {seed_tasks()} added"
     yield f"levels: {seed_levels()} added"
+    yield f"tags: {seed_tags()} added (rule tags fill at their first rebuild)"
     from mall.demo import seed as seed_mall
 
     yield from seed_mall()

@@ -49,7 +49,6 @@ def my_poster(query: PosterQuery):
     """我的邀请海报(JPEG,含我的小程序码)"""
     from flask import Response
 
-
     image, cached = render.poster(current_member().id, query.template)
     return Response(image, mimetype="image/jpeg", headers={"X-Poster-Cache": "hit" if cached else "miss",
                                                             "Cache-Control": "private, max-age=300"})
