@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -12,6 +13,7 @@ def register(app: Flask) -> None:
     from app.devstack import devstack
 
     app.cli.add_command(seed_demo)
+    app.cli.add_command(seed_year)
     app.cli.add_command(devstack)
     app.cli.add_command(ledger)
     app.cli.add_command(create_operator)
@@ -22,6 +24,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(scheduler)
     app.cli.add_command(jobs)
+    app.cli.add_command(imports)
 
 
 @click.command("seed-demo")
@@ -31,6 +34,32 @@ def seed_demo() -> None:
     from app.demo import seed
 
     for line in seed():
+        click.echo(line)
+
+
+@click.command("seed-year")
+@click.option("--members", default=10_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=365, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=42, show_default=True)
+@with_appcontext
+def seed_year(members: int, days: int, seed: int) -> None:
+    """Seed a large demo programme: MEMBERS members with DAYS days of activity (an empty database only)."""
+    from app.demo_year import DemoYear, PopulatedDatabase
+
+    year = DemoYear(members, days, seed)
+    try:
+        lines = year.prepare()
+    except PopulatedDatabase as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in lines:
+        click.echo(line)
+    with click.progressbar(year.simulate(), length=days + 1, label="simulating") as days_done:
+        for _ in days_done:
+            pass
+    with click.progressbar(year.load(), length=year.load_steps, label="loading") as tables:
+        for _ in tables:
+            pass
+    for line in year.summary.lines():
         click.echo(line)
 
 
@@ -168,3 +197,41 @@ def jobs_run(name: str, day: str | None) -> None:
             "win-back": lambda: campaigns.run_win_back(day), "daily-report": lambda: campaigns.send_daily_report(day),
             "drain-outbox": outbox.drain, "robots": delivery.deliver_robot_messages}
     click.echo(runs[name]())
+
+
+imports = AppGroup("import", help="Imports from the previous system: members and their opening balances.")
+
+
+@imports.command("members")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--operator", "username", default=None, help="operator named on the opening-balance entries")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="where rejected rows are written (default FILE.rejected.csv, only if there are any)")
+def import_members(file: Path, username: str | None, report: Path | None) -> None:
+    """Import members and their opening balances from FILE in this process: the API's checks, no size cap."""
+    from sqlalchemy import select
+
+    from app.errors import DomainError
+    from app.extensions import db
+    from app.imports import service
+    from app.operators.models import Operator
+
+    operator_id = None
+    if username:
+        operator_id = db.session.scalar(select(Operator.id).where(Operator.username == username))
+        if operator_id is None:
+            raise click.ClickException(f"no operator {username}")
+    try:
+        members_file = service.read_members_file(file.read_bytes(), file.name, upload=False)
+    except DomainError as exc:
+        raise click.ClickException(exc.message)
+    run_id = service.begin_local_import(members_file, file.name, operator_id)
+    with click.progressbar(length=members_file.table.total, label=f"import {run_id}") as bar:
+        run = service.run_member_import(run_id, file=members_file, progress=bar.update)
+    click.echo(f"{run['total']} rows: {run['imported']} imported, {run['unchanged']} already imported, "
+               f"{run['rejected']} rejected")
+    if run["rejected"]:
+        report = report or file.with_name(f"{file.stem}.rejected.csv")
+        with report.open("w", encoding="utf-8", newline="") as out:
+            out.writelines(service.rejected_csv(run_id))
+        click.echo(f"rejected rows and reasons: {report}")
