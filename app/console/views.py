@@ -41,16 +41,17 @@ PROGRAMME_LABELS = {"name": "会员计划名称", "points_name": "积分名称",
                     "expiry_policy": "有效期规则", "expiry_days": "有效天数(按天过期时)",
                     "expiry_years": "年度清零:获得后第几年末过期", "poster_template": "默认海报设计",
                     "referral_qualify_on": "邀请达标条件"}
+# Each export computes only the figure it needs: (figure function, rows picked from its result).
 EXPORTS = {
-    "members_daily": lambda f: f["members"]["daily"],
-    "points_daily": lambda f: f["points"]["daily"],
-    "levels": lambda f: f["levels"],
-    "funnel": lambda f: [f["referrals"]["funnel"]],
-    "top_inviters": lambda f: f["referrals"]["top_inviters"],
-    "channels": lambda f: f["referrals"]["channels"],
-    "best_sellers": lambda f: f["mall"]["best_sellers"],
-    "stock_alerts": lambda f: f["mall"]["stock_alerts"],
-    "pushes": lambda f: f["pushes"],
+    "members_daily": (figures.members, lambda f: f["daily"]),
+    "points_daily": (figures.points, lambda f: f["daily"]),
+    "levels": (figures.levels, lambda f: f),
+    "funnel": (figures.referrals, lambda f: [f["funnel"]]),
+    "top_inviters": (figures.referrals, lambda f: f["top_inviters"]),
+    "channels": (figures.referrals, lambda f: f["channels"]),
+    "best_sellers": (figures.mall, lambda f: f["best_sellers"]),
+    "stock_alerts": (figures.mall, lambda f: f["stock_alerts"]),
+    "pushes": (figures.pushes, lambda f: f),
 }
 
 
@@ -126,7 +127,8 @@ def dashboard():
 def export(name: str):
     if name not in EXPORTS:
         abort(404)
-    rows = EXPORTS[name](figures.dashboard(_period()))
+    figure, pick = EXPORTS[name]
+    rows = pick(figure(_period()))
     out = io.StringIO()
     out.write("\ufeff")  # Excel reads UTF-8 with a BOM
     if rows:
@@ -241,11 +243,10 @@ def _save_item(item: Item | None):
 @bp.route("/programme", methods=["GET", "POST"])
 @requires("admin", "operator", "analyst")
 def programme_settings():
-    labels = PROGRAMME_LABELS
     if request.method == "POST":
         if g.operator.role != "admin":
             abort(403)
-        body, errors = forms.parse(ProgrammeUpdate, request.form, labels)
+        body, errors = forms.parse(ProgrammeUpdate, request.form, PROGRAMME_LABELS)
         if not errors:
             try:
                 programme.update(body.model_dump(exclude_none=True))
@@ -255,12 +256,15 @@ def programme_settings():
             else:
                 flash("积分设置已保存")
                 return redirect(url_for("console.programme_settings"))
-        return render_template("console/form.html", title="积分设置", fields=forms.fields(ProgrammeUpdate, labels),
-                               values=request.form, errors=errors, back=url_for("console.dashboard")), 422
+        return _programme_form(request.form, errors), 422
     view = programme.current()
     values = forms.initial({name: getattr(view, name, None) for name in ProgrammeUpdate.model_fields}, ProgrammeUpdate)
-    return render_template("console/form.html", title="积分设置", fields=forms.fields(ProgrammeUpdate, labels),
-                           values=values, errors={}, back=url_for("console.dashboard"))
+    return _programme_form(values, {})
+
+
+def _programme_form(values, errors: dict) -> str:
+    return render_template("console/form.html", title="积分设置", fields=forms.fields(ProgrammeUpdate, PROGRAMME_LABELS),
+                           values=values, errors=errors, back=url_for("console.dashboard"))
 
 
 @bp.get("/audit")

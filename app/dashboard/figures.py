@@ -71,21 +71,10 @@ joined AS (
 )
 SELECT days.day, coalesce(joined.n, 0) AS new_members, coalesce(active.n, 0) AS active_members,
        coalesce(checked.n, 0) AS checkins,
-       (SELECT count(*) FROM members m WHERE m.created_at < (days.day + 1) AT TIME ZONE :tz) AS members
+       (SELECT count(*) FROM members WHERE created_at < :start)
+         + sum(coalesce(joined.n, 0)) OVER (ORDER BY days.day) AS members
 FROM days LEFT JOIN joined USING (day) LEFT JOIN active USING (day) LEFT JOIN checked USING (day)
 ORDER BY days.day
-""")
-
-_POINTS_DAILY = text("""
-SELECT (e.created_at AT TIME ZONE :tz)::date AS day,
-  coalesce(sum(e.amount) FILTER (WHERE e.kind IN ('earn', 'adjust') AND e.amount > 0), 0)
-  + coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.amount > 0), 0) AS issued,
-  coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'spend'), 0)
-  - coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.kind = 'spend'), 0) AS spent,
-  coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'expire'), 0) AS expired
-FROM ledger_entries e LEFT JOIN ledger_entries o ON o.id = e.reverses_entry_id
-WHERE e.currency = 'points' AND e.kind <> 'release' AND e.created_at >= :start AND e.created_at < :end
-GROUP BY 1
 """)
 
 _MONTHLY_ACTIVE = text("""
@@ -166,7 +155,7 @@ def members(period: Period) -> dict:
 
 
 def points(period: Period) -> dict:
-    rows = db.session.execute(_POINTS_DAILY, _params(period)).all()
+    rows = books.daily_flows(period.start_at, period.end_at, clock.zone().key)
     return {"books": books.liability(period.start_at, period.end_at),
             "daily": _series(period, rows, "issued", "spent", "expired")}
 

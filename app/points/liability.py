@@ -16,8 +16,8 @@ from app.programme import service as programme
 
 _OUTSTANDING = text("SELECT coalesce(sum(available), 0), coalesce(sum(pending), 0), count(*) FROM point_accounts")
 
-_FLOWS = text("""
-SELECT
+# The period's flows, one expression each; the dashboard's daily series groups the same by day.
+_FLOW_COLUMNS = """
   coalesce(sum(e.amount) FILTER (WHERE e.kind IN ('earn', 'adjust') AND e.amount > 0), 0)
   + coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.amount > 0), 0) AS issued,
   coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'spend'), 0)
@@ -25,11 +25,15 @@ SELECT
   coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'expire'), 0) AS expired,
   coalesce(-sum(e.amount) FILTER (WHERE e.kind IN ('penalty', 'adjust') AND e.amount < 0), 0)
   - coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reversal' AND o.kind IN ('penalty', 'adjust') AND o.amount < 0), 0) AS deducted
+"""
+_FLOW_ROWS = """
 FROM ledger_entries e
 LEFT JOIN ledger_entries o ON o.id = e.reverses_entry_id
 WHERE e.currency = 'points' AND e.kind <> 'release'
   AND e.created_at >= :start AND e.created_at < :end
-""")
+"""
+_FLOWS = text("SELECT" + _FLOW_COLUMNS + _FLOW_ROWS)
+_DAILY_FLOWS = text("SELECT (e.created_at AT TIME ZONE :tz)::date AS day," + _FLOW_COLUMNS + _FLOW_ROWS + "GROUP BY 1")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -56,3 +60,8 @@ def liability(start: datetime, end: datetime) -> dict:
             "redemption_rate": _rate(spent, issued), "breakage_rate": _rate(expired, issued),
         },
     }
+
+
+def daily_flows(start: datetime, end: datetime, zone: str) -> list:
+    """The period's flows per business day in `zone` (rows of day, issued, spent, expired, deducted)."""
+    return db.session.execute(_DAILY_FLOWS, {"start": start, "end": end, "tz": zone}).all()

@@ -7,11 +7,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
@@ -42,15 +40,6 @@ def browser():
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="session")
-def console_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture

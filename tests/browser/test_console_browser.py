@@ -12,12 +12,12 @@ from tests.browser.conftest import SCREENSHOTS
 from tests.support import login, seed_rules
 
 
-def test_an_operator_runs_the_programme_from_the_console(app, client, page, console_url):
+def test_an_operator_runs_the_programme_from_the_console(app, client, page, live_server):
     with app.app_context():
         seed_rules()
         create("ops-browser", "correct horse battery", "admin", "王运营")
     member = login(client, "alice")
-    page.goto(f"{console_url}/console/")
+    page.goto(f"{live_server}/console/")
     page.fill("input[name=username]", "ops-browser")
     page.fill("input[name=password]", "correct horse battery")
     page.click("button[type=submit]")
@@ -39,11 +39,11 @@ def test_an_operator_runs_the_programme_from_the_console(app, client, page, cons
     page.fill("#f-points_price", "600")
     page.click("button[type=submit]")
     page.wait_for_selector("text=已保存商品「帆布袋」")
-    seen = requests.get(f"{console_url}/api/v1/mall/items", headers={"Authorization": f"Bearer {member['token']}"},
+    seen = requests.get(f"{live_server}/api/v1/mall/items", headers={"Authorization": f"Bearer {member['token']}"},
                         timeout=10).json()
     assert "帆布袋" in str(seen)
 
-    page.goto(f"{console_url}/console/members/{member['member']['id']}")
+    page.goto(f"{live_server}/console/members/{member['member']['id']}")
     page.fill("#adjust-form input[name=amount]", "88")
     page.fill("#adjust-form input[name=reason]", "客服补偿:兑换失败")
     page.click("#adjust-form button[type=submit]")
