@@ -11,7 +11,7 @@ from app.members.schemas import ErrorOut
 from app.operators.service import READERS, WRITERS, current_operator
 from app.staff import service as staff_service
 from mall import items as catalog, lottery, orders
-from mall.models import Item, LotteryPrize, Order
+from mall.models import Item, Order
 from mall.routes import order_out
 from mall.schemas import AdminItemOut, ItemBody, LotterySettingsBody, PrizeBody, StaffBody, StoreBody
 
@@ -22,6 +22,23 @@ bp = APIBlueprint("mall_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[
 
 class ItemPath(BaseModel):
     item_id: int = Field(ge=1)
+
+
+class PrizePath(BaseModel):
+    prize_id: int = Field(ge=1)
+
+
+class PrizeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    kind: str
+    points: int
+    item_id: int | None
+    weight: int
+    stock: int | None
+    sort: int
+    active: bool
 
 
 class OrderPath(BaseModel):
@@ -82,23 +99,30 @@ def refund_order(path: OrderPath, body: RefundBody):
     return order_out(orders.cancel(order.id, actor=f"operator:{operator.id}", reason=body.reason))
 
 
-@bp.post("/lottery/prizes", responses={201: None})
+@bp.get("/lottery/prizes")
+def list_prizes():
+    """全部抽奖奖品(含停用)"""
+    current_operator(*READERS)
+    return {"items": [PrizeOut.model_validate(p).model_dump() for p in lottery.list_prizes()]}
+
+
+@bp.post("/lottery/prizes", responses={201: PrizeOut})
 def create_prize(body: PrizeBody):
     """新建抽奖奖品(权重、库存)"""
     current_operator(*WRITERS)
-    if body.item_id is not None and db.session.get(Item, body.item_id) is None:
-        raise NotFound("商品不存在", code="unknown_item")
-    prize = LotteryPrize(**body.model_dump())
-    db.session.add(prize)
-    db.session.commit()
-    return {"id": prize.id, "name": prize.name}, 201
+    return PrizeOut.model_validate(lottery.save_prize(body.model_dump())).model_dump(), 201
+
+
+@bp.put("/lottery/prizes/<int:prize_id>", responses={200: PrizeOut})
+def replace_prize(path: PrizePath, body: PrizeBody):
+    """修改抽奖奖品(整体替换;已抽中的记录不变)"""
+    current_operator(*WRITERS)
+    return PrizeOut.model_validate(lottery.save_prize(body.model_dump(), prize_id=path.prize_id)).model_dump()
 
 
 @bp.put("/lottery/settings")
 def lottery_settings(body: LotterySettingsBody):
     """抽奖设置:每次消耗积分、每日次数、开关"""
     current_operator(*WRITERS)
-    row = lottery.settings()
-    row.cost_points, row.daily_limit, row.active = body.cost_points, body.daily_limit, body.active
-    db.session.commit()
+    lottery.update_settings(body.model_dump())
     return lottery.odds()

@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import clock, locks
-from app.errors import Conflict, Unprocessable
+from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
 from app.points import service as ledger
-from mall.models import LotteryDraw, LotteryPrize, LotterySettings
+from mall.models import Item, LotteryDraw, LotteryPrize, LotterySettings
 from mall.orders import grant_item
 
 
@@ -22,6 +22,35 @@ def settings() -> LotterySettings:
         db.session.execute(insert(LotterySettings).values(id=1).on_conflict_do_nothing())
         db.session.flush()
         row = db.session.get(LotterySettings, 1)
+    return row
+
+
+def list_prizes() -> list[LotteryPrize]:
+    return list(db.session.scalars(select(LotteryPrize).order_by(LotteryPrize.sort, LotteryPrize.id)))
+
+
+def save_prize(fields: dict, prize_id: int | None = None) -> LotteryPrize:
+    """Create a prize, or replace one's fields (draws already made keep what they gave)."""
+    if fields.get("item_id") is not None and db.session.get(Item, fields["item_id"]) is None:
+        raise NotFound("商品不存在", code="unknown_item")
+    if prize_id is None:
+        prize = LotteryPrize(**fields)
+        db.session.add(prize)
+    else:
+        prize = db.session.get(LotteryPrize, prize_id)
+        if prize is None:
+            raise NotFound("奖品不存在", code="unknown_prize")
+        for name, value in fields.items():
+            setattr(prize, name, value)
+    db.session.commit()
+    return prize
+
+
+def update_settings(fields: dict) -> LotterySettings:
+    row = settings()
+    for name, value in fields.items():
+        setattr(row, name, value)
+    db.session.commit()
     return row
 
 

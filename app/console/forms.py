@@ -19,25 +19,38 @@ from pydantic import BaseModel, ValidationError
 class Field:
     name: str
     label: str
-    kind: str  # text, number, checkbox, select, list, json, datetime
+    kind: str  # text, password, number, checkbox, select, list, json, datetime
     required: bool
     choices: tuple[str, ...] = ()
     help: str = ""
 
 
 def _base(annotation) -> tuple[Any, bool]:
+    """The type under Optional[...] and Annotated[...] (StrictInt is Annotated[int, Strict()]), and
+    whether it was optional."""
+    optional = False
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
-        return (rest[0] if len(rest) == 1 else annotation), True
-    return annotation, False
+        optional = True
+        if len(rest) != 1:
+            return annotation, optional
+        annotation = rest[0]
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation, optional
+
+
+def _item_type(annotation) -> Any:
+    """The element type of list[X] (StrictInt elements are int)."""
+    return _base(typing.get_args(annotation)[0])[0]
 
 
 def _kind(annotation) -> tuple[str, tuple[str, ...]]:
     origin = typing.get_origin(annotation)
     if origin is Literal:
         return "select", tuple(str(a) for a in typing.get_args(annotation))
-    if origin is list and typing.get_args(annotation) and typing.get_args(annotation)[0] in (str, int):
+    if origin is list and typing.get_args(annotation) and _item_type(annotation) in (str, int):
         return "list", ()
     if origin in (list, dict) or annotation in (list, dict):
         return "json", ()
@@ -56,6 +69,8 @@ def fields(model: type[BaseModel], labels: dict[str, str]) -> list[Field]:
     for name, info in model.model_fields.items():
         annotation, optional = _base(info.annotation)
         kind, choices = _kind(annotation)
+        if "password" in name:
+            kind = "password"
         out.append(Field(name, labels.get(name, name), kind, info.is_required(), choices, info.description or ""))
     return out
 
@@ -75,7 +90,7 @@ def parse(model: type[BaseModel], form, labels: dict[str, str]) -> tuple[BaseMod
             if field.kind == "number":
                 data[field.name] = int(raw)
             elif field.kind == "list":
-                item = typing.get_args(_base(model.model_fields[field.name].annotation)[0])[0]
+                item = _item_type(_base(model.model_fields[field.name].annotation)[0])
                 data[field.name] = [item(part.strip()) for part in raw.replace(",", ",").split(",") if part.strip()]
             elif field.kind == "json":
                 data[field.name] = json.loads(raw)

@@ -300,3 +300,7 @@ def store(store_id: int):
     actions = db.session.scalars(select(StaffAction).where(StaffAction.store_id == store_id)
                                  .order_by(StaffAction.id.desc()).limit(100)).all()
     return render_template("console/store.html", store=shop, actions=actions)
+
+
+# The configuration screens register their routes on this blueprint.
+from app.console import settings  # noqa: E402,F401
