@@ -172,3 +172,26 @@ def test_the_dashboard_agrees_with_the_books_and_exports_csv(app):
     assert sum(int(line.split(",")[1]) for line in lines[1:]) == issued
     assert console.get("/console/?start=2026-13-01").status_code == 400
     assert console.get("/console/export/nope.csv").status_code == 404
+
+
+def test_members_are_found_by_tag_and_tagged_from_their_page(app, client):
+    alice, bob = login(client, "alice")["member"]["id"], login(client, "bob")["member"]["id"]
+    console = sign_in(app, "operator")
+    token = token_of(console)
+    assert console.post("/console/settings/tags/new", data={"code": "vip", "name": "重点客户", "kind": "manual",
+                                                           "active": "on", "csrf_token": token}).status_code == 302
+    assert console.post(f"/console/members/{alice}/tags", data={"tag": "vip", "csrf_token": token}).status_code == 302
+    page = console.get(f"/console/members/{alice}").get_data(as_text=True)
+    assert 'data-tag="vip"' in page
+    found = console.get("/console/members?segment=vip").get_data(as_text=True)
+    assert f'/console/members/{alice}"' in found and f'/console/members/{bob}"' not in found
+    assert console.get("/console/members?segment=nope").status_code == 404
+    assert console.get("/console/members?segment=rfm:important_value").status_code == 200
+    refused = console.post(f"/console/members/{bob}/tags", data={"tag": "missing", "csrf_token": token})
+    assert refused.status_code == 404 and 'data-field="tag"' in refused.get_data(as_text=True)
+    assert console.post(f"/console/members/{alice}/tags", data={"tag": "vip", "remove": "1",
+                                                               "csrf_token": token}).status_code == 302
+    assert 'data-tag="vip"' not in console.get(f"/console/members/{alice}").get_data(as_text=True)
+    analyst = sign_in(app, "analyst")
+    assert analyst.post(f"/console/members/{bob}/tags", data={"tag": "vip", "csrf_token": token_of(analyst)}
+                        ).status_code == 403

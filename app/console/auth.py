@@ -54,6 +54,12 @@ def _session_operator() -> Operator | None:
     return operator
 
 
+def signed_in(*roles: str) -> Operator | None:
+    """The session's operator if they hold one of `roles` (for checks before a view runs)."""
+    operator = _session_operator()
+    return operator if operator is not None and operator.role in roles else None
+
+
 def store_ids(operator: Operator) -> list[int] | None:
     """The stores a store manager may see (None: every store)."""
     if operator.role != "store_manager":

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
 from sqlalchemy import func, or_, select
 
 from app.audit.models import AuditEntry
@@ -16,6 +17,7 @@ from app.console.auth import EVERYONE, WRITERS, requires
 from app.dashboard import charts, figures
 from app.errors import DomainError
 from app.extensions import db
+from app.imports import service as imports
 from app.levels.models import LevelChange, MemberLevel
 from app.members.models import Member, MemberFlag
 from app.operators.models import Operator
@@ -23,6 +25,8 @@ from app.points import service as points
 from app.points.models import LedgerEntry, PointAccount
 from app.points.schemas import AdjustmentBody, ProgrammeUpdate
 from app.programme import service as programme
+from app.segments import service as segments
+from app.segments.models import RFM_SEGMENTS
 from app.staff.models import StaffAction, Store
 from mall import items as catalog
 from mall.models import Item, Order
@@ -55,15 +59,27 @@ EXPORTS = {
 }
 
 
+UPLOAD_FRAMING = 64 * 1024  # multipart boundaries and the form's other fields around an uploaded file
+
+
 @bp.before_request
 def _csrf():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.endpoint == "console.import_upload" and auth.signed_in(*WRITERS):
+            # only a signed-in writer may send a body as large as the import cap
+            request.max_content_length = imports.max_file_bytes() + UPLOAD_FRAMING
         auth.csrf.protect()
 
 
 @bp.errorhandler(CSRFError)
 def _csrf_failed(error):
     return render_template("console/error.html", message="页面已过期或来源不明(CSRF 校验失败),请刷新后重试。"), 400
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    megabytes = imports.max_file_bytes() // (1024 * 1024) or 1
+    return render_template("console/error.html", message=f"文件超过 {megabytes} MB,请拆分后上传,或用命令行导入。"), 413
 
 
 @bp.errorhandler(403)
@@ -143,12 +159,23 @@ def export(name: str):
 @requires("admin", "operator", "analyst")
 def members():
     q = request.args.get("q", "").strip()[:64]
+    segment = request.args.get("segment", "").strip()[:48]
     query = select(Member).order_by(Member.id.desc()).limit(50)
     if q:
         code_owner = select(InviteCode.member_id).where(InviteCode.code == q)
         query = query.where(or_(Member.phone == q, Member.nickname.ilike(f"%{q}%"), Member.id.in_(code_owner),
                                 Member.id == (int(q) if q.isdigit() and len(q) < 12 else -1)))
-    return render_template("console/members.html", members=db.session.scalars(query).all(), q=q)
+    found, status = [], 200
+    if segment:
+        try:
+            query = query.where(Member.id.in_(segments.members_in_segment(segment)))
+        except DomainError as exc:
+            flash(exc.message)
+            query, status = None, 404
+    if query is not None:
+        found = db.session.scalars(query).all()
+    return render_template("console/members.html", members=found, q=q, segment=segment,
+                           tags=segments.list_tags(), rfm_segments=RFM_SEGMENTS), status
 
 
 def _member_page(member: Member, errors: dict | None = None, status: int = 200):
@@ -162,8 +189,10 @@ def _member_page(member: Member, errors: dict | None = None, status: int = 200):
     invited = db.session.scalars(select(Invitation).where(Invitation.inviter_id == member.id)
                                  .order_by(Invitation.id.desc()).limit(20)).all()
     flags = db.session.scalars(select(MemberFlag).where(MemberFlag.member_id == member.id)).all()
+    manual_tags = [t for t in segments.list_tags() if t["kind"] == "manual" and t["active"]]
     return render_template("console/member.html", member=member, account=account, level=level, ledger=ledger,
                            changes=changes, orders=orders, invited=invited, flags=flags, errors=errors or {},
+                           tags=segments.tags_of(member.id), rfm=segments.rfm_of(member.id), manual_tags=manual_tags,
                            form=request.form, adjust_key=secrets.token_hex(12)), status
 
 
@@ -190,6 +219,23 @@ def adjust(member_id: int):
         db.session.rollback()
         return _member_page(subject, {"amount": exc.message}, exc.status)
     flash("已调整" if not body.penalty else "已处罚")
+    return redirect(url_for("console.member", member_id=subject.id))
+
+
+@bp.post("/members/<int:member_id>/tags")
+@requires(*WRITERS)
+def tag_member(member_id: int):
+    subject = db.get_or_404(Member, member_id)
+    code = request.form.get("tag", "").strip()[:48]
+    remove = request.form.get("remove") == "1"
+    try:
+        changed = (segments.untag_member(subject.id, code) if remove
+                   else segments.tag_member(subject.id, code, g.operator.id)[1])
+    except DomainError as exc:
+        db.session.rollback()
+        return _member_page(subject, {"tag": exc.message}, exc.status)
+    if changed:
+        flash("已移除标签" if remove else "已添加标签")
     return redirect(url_for("console.member", member_id=subject.id))
 
 
@@ -302,5 +348,5 @@ def store(store_id: int):
     return render_template("console/store.html", store=shop, actions=actions)
 
 
-# The configuration screens register their routes on this blueprint.
-from app.console import settings  # noqa: E402,F401
+# The configuration and import screens register their routes on this blueprint.
+from app.console import import_pages, settings  # noqa: E402,F401

@@ -19,6 +19,8 @@ RUN_TTL = 30 * 86400
 SOURCE_TTL = 3 * 86400
 STATUSES = ("queued", "running", "finished", "failed")
 COUNTERS = ("total", "done", "imported", "unchanged", "rejected")
+RECENT = "imports:recent"  # the newest run ids first, for the console's list
+RECENT_KEPT = 50
 
 
 def _key(run_id: str, part: str | None = None) -> str:
@@ -34,6 +36,8 @@ def create(kind: str, *, filename: str, encoding: str, total: int, operator_id: 
         "operator_id": "" if operator_id is None else str(operator_id), "created_at": clock.now().isoformat(),
         **{name: 0 for name in COUNTERS}, "total": total})
     pipe.expire(_key(run_id), RUN_TTL)
+    pipe.lpush(RECENT, run_id)
+    pipe.ltrim(RECENT, 0, RECENT_KEPT - 1)
     if source is not None:
         pipe.set(_key(run_id, "source"), zlib.compress(source.encode(), 1), ex=SOURCE_TTL)
     pipe.execute()
@@ -50,6 +54,12 @@ def get(run_id: str) -> dict | None:
     run["operator_id"] = int(run["operator_id"]) if run.get("operator_id") else None
     run["id"] = run_id
     return run
+
+
+def recent(limit: int = 20) -> list[dict]:
+    """The newest runs still kept (a run whose record expired drops out)."""
+    ids = [raw.decode() for raw in get_redis().lrange(RECENT, 0, limit - 1)]
+    return [run for run in (get(run_id) for run_id in ids) if run is not None]
 
 
 def source(run_id: str) -> str | None:

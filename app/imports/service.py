@@ -114,6 +114,10 @@ def run(run_id: str) -> dict:
     return state
 
 
+def recent_runs(limit: int = 20) -> list[dict]:
+    return [run(state["id"]) for state in runs.recent(limit)]
+
+
 def rejected_rows(run_id: str, *, page: int, per_page: int) -> list[dict]:
     return runs.rejected(run_id, (page - 1) * per_page, per_page)
 
