@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from app.audit.models import AuditEntry
 from app.console import auth, forms
 from app.console.auth import EVERYONE, WRITERS, requires
-from app.dashboard import charts, figures
+from app.dashboard import charts, figures, stores as store_report
 from app.errors import DomainError
 from app.extensions import db
 from app.imports import service as imports
@@ -343,9 +343,11 @@ def store(store_id: int):
     if allowed is not None and store_id not in allowed:
         abort(403)
     shop = db.get_or_404(Store, store_id)
+    period = _period()
     actions = db.session.scalars(select(StaffAction).where(StaffAction.store_id == store_id)
                                  .order_by(StaffAction.id.desc()).limit(100)).all()
-    return render_template("console/store.html", store=shop, actions=actions)
+    return render_template("console/store.html", store=shop, actions=actions, period=period,
+                           f=store_report.store_figures(store_id, period))
 
 
 # The configuration and import screens register their routes on this blueprint.
