@@ -101,6 +101,7 @@ def register_errorhandlers(app: OpenAPI) -> None:
 
 
 def register_blueprints(app: OpenAPI) -> None:
+    from app.checkin.admin_routes import bp as checkin_admin_bp
     from app.checkin.routes import bp as checkin_bp
     from app.earning.admin_routes import bp as earning_admin_bp
     from app.earning.routes import bp as earning_bp
@@ -108,6 +109,7 @@ def register_blueprints(app: OpenAPI) -> None:
     from app.imports.routes import bp as imports_admin_bp
     from app.levels.routes import bp as levels_bp
     from app.offline_events.routes import bp as offline_events_bp
+    from app.taskcenter.admin_routes import bp as taskcenter_admin_bp
     from app.taskcenter.routes import bp as taskcenter_bp
     from app.members.routes import bp as members_bp
     from app.operators.routes import bp as operators_bp
@@ -126,7 +128,7 @@ def register_blueprints(app: OpenAPI) -> None:
     for blueprint in (health_bp, members_bp, points_bp, checkin_bp, taskcenter_bp, earning_bp, offline_events_bp,
                       levels_bp, mall_bp, staff_bp, operators_bp, points_admin_bp, earning_admin_bp, mall_admin_bp,
                       bot_bp, subscriptions_bp, jobs_admin_bp, referrals_bp, segments_admin_bp,
-                      imports_admin_bp):
+                      imports_admin_bp, checkin_admin_bp, taskcenter_admin_bp):
         app.register_api(blueprint)
 
     from app.console.auth import csrf

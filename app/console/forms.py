@@ -1,8 +1,8 @@
 """Forms from the API's own pydantic bodies: one set of rules for the API and the console.
 
 `fields(Model)` describes the inputs to draw; `parse(Model, form)` turns the posted strings back into
-the body (lists from comma-separated text, JSON for nested values) and returns the body or the
-errors by field, shown beside each input.
+the body (lists from comma-separated text, a table of integers from "key:value" pairs, JSON for
+other nested values) and returns the body or the errors by field, shown beside each input.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 class Field:
     name: str
     label: str
-    kind: str  # text, password, number, checkbox, select, list, json, datetime
+    kind: str  # text, password, number, checkbox, select, list, pairs, json, datetime
     required: bool
     choices: tuple[str, ...] = ()
     help: str = ""
@@ -52,6 +52,8 @@ def _kind(annotation) -> tuple[str, tuple[str, ...]]:
         return "select", tuple(str(a) for a in typing.get_args(annotation))
     if origin is list and typing.get_args(annotation) and _item_type(annotation) in (str, int):
         return "list", ()
+    if origin is dict and len(typing.get_args(annotation)) == 2 and _base(typing.get_args(annotation)[1])[0] is int:
+        return "pairs", ()
     if origin in (list, dict) or annotation in (list, dict):
         return "json", ()
     name = getattr(annotation, "__name__", "")
@@ -91,7 +93,9 @@ def parse(model: type[BaseModel], form, labels: dict[str, str]) -> tuple[BaseMod
                 data[field.name] = int(raw)
             elif field.kind == "list":
                 item = _item_type(_base(model.model_fields[field.name].annotation)[0])
-                data[field.name] = [item(part.strip()) for part in raw.replace(",", ",").split(",") if part.strip()]
+                data[field.name] = [item(part.strip()) for part in raw.replace("\uff0c", ",").split(",") if part.strip()]
+            elif field.kind == "pairs":
+                data[field.name] = _pairs(raw)
             elif field.kind == "json":
                 data[field.name] = json.loads(raw)
             else:
@@ -103,16 +107,29 @@ def parse(model: type[BaseModel], form, labels: dict[str, str]) -> tuple[BaseMod
     except ValidationError as exc:
         for error in exc.errors():
             where = str(error["loc"][0]) if error["loc"] else "__all__"
-            if where not in errors and not (error["type"] == "missing" and where in form):
-                errors[where] = error["msg"].removeprefix("Value error, ")
+            if where not in errors:  # a required input left empty is "missing" too: say so beside it
+                errors[where] = "必填" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
         return None, errors
     return (None, errors) if errors else (body, {})
+
+
+def _pairs(raw: str) -> dict[str, int]:
+    """ "10:20, 20:50" (full-width punctuation too) as {"10": 20, "20": 50}; a malformed or repeated
+    pair is a ValueError."""
+    pairs: dict[str, int] = {}
+    for part in raw.replace("\uff0c", ",").replace("\uff1a", ":").split(","):
+        if part.strip():
+            key, value = (piece.strip() for piece in part.split(":"))
+            if key in pairs:
+                raise ValueError(f"repeated key {key}")
+            pairs[key] = int(value)
+    return pairs
 
 
 def initial(values: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
     """Current values as the strings the inputs show."""
     out = {}
-    for name in model.model_fields:
+    for name, info in model.model_fields.items():
         value = values.get(name)
         if value is None:
             out[name] = ""
@@ -120,6 +137,8 @@ def initial(values: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
             out[name] = "on" if value else ""
         elif isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
             out[name] = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict) and _kind(_base(info.annotation)[0])[0] == "pairs":
+            out[name] = ", ".join(f"{key}:{points}" for key, points in value.items())
         elif isinstance(value, (list, dict)):
             out[name] = json.dumps(value, ensure_ascii=False)
         elif hasattr(value, "isoformat"):

@@ -14,6 +14,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from app.checkin import admin as checkin
+from app.checkin.schemas import CheckinSettingsBody
 from app.console import auth, forms
 from app.console.auth import requires
 from app.console.views import bp
@@ -29,6 +31,9 @@ from app.segments import service as segments
 from app.segments.schemas import TagBody, TagUpdate
 from app.staff import service as staff
 from app.staff.models import Staff, Store
+from app.taskcenter import admin as taskcenter
+from app.taskcenter.models import TaskDefinition
+from app.taskcenter.schemas import TaskBody
 from mall import lottery
 from mall.models import LotteryPrize
 from mall.schemas import LotterySettingsBody, PrizeBody, StaffBody, StoreBody
@@ -92,6 +97,11 @@ LEVEL_LABELS = {"code": "等级编码", "name": "名称", "rank": "排序", "thr
 PRIZE_LABELS = {"name": "奖品名称", "kind": "类型", "points": "积分", "item_id": "商品编号", "weight": "权重",
                 "stock": "库存(空为不限)", "sort": "排序", "active": "启用"}
 LOTTERY_LABELS = {"cost_points": "每次消耗积分", "daily_limit": "每日次数", "active": "开启抽奖"}
+CHECKIN_LABELS = {"cycle_rewards": "连续签到每天积分(逗号分隔)", "monthly_rewards": "月度累计奖励(天数:积分,逗号分隔)",
+                  "makeups_per_month": "每月补签次数", "makeup_cost_points": "每次补签消耗积分"}
+TASK_LABELS = {"code": "任务编码", "title": "任务名称", "kind": "周期", "event_type": "计数事件", "target": "目标次数",
+               "reward_points": "奖励积分", "reward_growth": "奖励成长值", "link": "跳转页面", "sort": "排序",
+               "active": "启用"}
 STORE_LABELS = {"code": "门店编码", "name": "名称", "city": "城市", "address": "地址"}
 STAFF_LABELS = {"username": "登录名", "password": "初始密码(至少 8 位)", "role": "角色", "store_ids": "所属门店编号(逗号分隔)",
                 "display_name": "姓名", "wecom_userid": "企业微信账号"}
@@ -131,6 +141,16 @@ SECTIONS: dict[str, Section] = {s.slug: s for s in (
     Section("lottery", "抽奖设置", LotterySettingsBody, LOTTERY_LABELS, (), rows=lambda: [lottery.settings()],
             key=lambda row: "1", update=lambda key, f: lottery.update_settings(f), load=lambda key: lottery.settings(),
             single=True),
+    Section("checkin", "签到奖励", CheckinSettingsBody, CHECKIN_LABELS, (), rows=lambda: [checkin.current()],
+            key=lambda row: "1", update=lambda key, f: checkin.update_settings(f), load=lambda key: checkin.current(),
+            single=True,
+            help="连续签到第 N 天得第 N 个数的积分,签满一个周期后重新开始;断签从第一天算起。修改立即生效。"),
+    Section("tasks", "任务中心", TaskBody, TASK_LABELS,
+            (("code", "编码"), ("title", "名称"), ("kind", "周期"), ("event_type", "事件"), ("target", "目标"),
+             ("reward_points", "积分"), ("reward_growth", "成长值"), ("sort", "排序"), ("active", "启用")),
+            rows=taskcenter.list_tasks, create=taskcenter.create_task,
+            update=lambda key, f: taskcenter.replace_task(int(key), f), load=_by_id(TaskDefinition),
+            help="任务进度由会员的事件自动累计,完成后会员在任务中心领取奖励;停用的任务不再显示。"),
     Section("stores", "自提门店", StoreBody, STORE_LABELS,
             (("code", "编码"), ("name", "名称"), ("city", "城市"), ("address", "地址")),
             rows=_all(Store, Store.id), create=lambda f: staff.create_store(f["code"], f["name"], f.get("city"),
