@@ -1,4 +1,7 @@
-"""Items: what operators put in the mall, and what a member may redeem now (and if not, why)."""
+"""Items: what operators put in the mall, and what a member may redeem now (and if not, why).
+
+An item limited to a segment is left out of the listing for members outside it (the test is part of
+the listing's query) and refused to them with `not_in_segment`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +15,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
 from app.levels import service as levels
 from app.points.models import PointAccount
+from app.segments import service as segments
 from app.staff.models import Store
 from mall.models import CouponCode, Item, ItemStore, Order
 
@@ -20,6 +24,7 @@ REASONS = {
     "not_on_sale": "商品未上架", "not_started": "兑换尚未开始", "ended": "兑换已结束",
     "level_not_eligible": "当前等级不可兑换", "out_of_stock": "库存不足", "over_member_limit": "已达每人限兑数量",
     "over_daily_limit": "已达今日限兑数量", "insufficient_points": "积分不足",
+    "not_in_segment": "该商品仅限特定会员兑换",
 }
 
 
@@ -35,6 +40,8 @@ class Eligibility:
 
 
 def save(fields: dict[str, Any], item_id: int | None = None) -> Item:
+    if fields.get("segment") is not None:
+        segments.check_segment(fields["segment"])
     store_ids = fields.pop("store_ids", None)
     codes = fields.pop("coupon_codes", None)
     if item_id is None:
@@ -91,13 +98,19 @@ def price_for(item: Item, level_code: str | None) -> int:
     return -(-item.points_price * pct // 100)
 
 
-def eligibility(item: Item, member_id: int, quantity: int = 1, *, context: dict | None = None) -> Eligibility:
-    """Whether `member_id` may redeem `quantity` of `item` now, and if not, the first reason why."""
+def eligibility(item: Item, member_id: int, quantity: int = 1, *, context: dict | None = None,
+                admitted: bool | None = None) -> Eligibility:
+    """Whether `member_id` may redeem `quantity` of `item` now, and if not, the first reason why.
+    `admitted`: whether the item's segment lets the member in, when the caller's query said so
+    already; otherwise it is looked up (only for an item that has a segment)."""
     ctx = context or member_context(member_id, [item.id])
     price = price_for(item, ctx["level"]) * quantity
     at = clock.now()
+    if admitted is None:
+        admitted = item.segment is None or segments.is_member(member_id, item.segment)
     checks = [
         (item.status != "on_sale", "not_on_sale"),
+        (not admitted, "not_in_segment"),
         (item.starts_at is not None and at < item.starts_at, "not_started"),
         (item.ends_at is not None and at >= item.ends_at, "ended"),
         (bool(item.level_codes) and ctx["level"] not in item.level_codes, "level_not_eligible"),
@@ -139,12 +152,12 @@ def level_context(level_code: str | None) -> dict:
 
 def browse(member_id: int, *, category: str | None, affordable: bool, for_my_level: bool,
            page: int, per_page: int) -> tuple[list[tuple[Item, Eligibility]], int]:
-    query = select(Item).where(Item.status == "on_sale")
+    query = select(Item).where(Item.status == "on_sale", segments.admits(member_id, Item.segment))
     if category:
         query = query.where(Item.category == category)
     items = list(db.session.scalars(query.order_by(Item.sort, Item.id)))
     ctx = member_context(member_id, [i.id for i in items])
-    rows = [(item, eligibility(item, member_id, context=ctx)) for item in items]
+    rows = [(item, eligibility(item, member_id, context=ctx, admitted=True)) for item in items]
     if affordable:
         rows = [r for r in rows if r[1].points_price <= ctx["available"]]
     if for_my_level:

@@ -18,6 +18,9 @@ ORDER_STATUSES = ("created", "awaiting_payment", "paid", "awaiting_pickup", "awa
 
 
 class Item(db.Model):
+    """A gift. With a `segment` (a tag code or `rfm:<code>`, see `app.segments`) only the members in
+    it see the item and may order it."""
+
     __tablename__ = "mall_items"
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -35,6 +38,7 @@ class Item(db.Model):
     limit_per_member: Mapped[int | None] = mapped_column(Integer)
     limit_per_day: Mapped[int | None] = mapped_column(Integer)
     level_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
+    segment: Mapped[str | None] = mapped_column(String(64))
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sort: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.levels import service as levels
 from app.points import service as ledger
 from app.points.posting import fingerprint
+from app.segments import service as segments
 from mall import items as catalog
 from mall.errors import CONFLICT_REASONS, AddressRequired, BadOrderState, NotRedeemable, OutOfStock, UnknownOrder
 from mall.models import CouponCode, Item, Order, OrderTransition
@@ -74,14 +75,16 @@ SELECT (SELECT id FROM stock) AS stock_taken, (SELECT id FROM placed) AS order_i
 """).bindparams(bindparam("shipping_address", type_=JSONB))
 
 
-# The item, the member's order under this key if any, the member's level, and the member's points
-# account locked for the spend to come: one statement, built once.
+# The item, the member's order under this key if any, the member's level, the member's points
+# account locked for the spend to come, and whether the item's segment (if any) lets the member in:
+# one statement, built once.
 _ITEM_FOR_ORDER = select(
     Item,
     select(Order.id).where(Order.member_id == bindparam("member_id"), Order.idempotency_key == bindparam("key"))
     .scalar_subquery(),
     levels.level_code_of(bindparam("member_id")),
     ledger.account_lock(bindparam("member_id")),
+    segments.admits(bindparam("member_id"), Item.segment),
 ).where(Item.id == bindparam("item_id"))
 
 
@@ -96,7 +99,7 @@ def place(member_id: int, item_id: int, quantity: int, key: str, address: dict |
     if row is None or row[0].status == "draft":
         db.session.rollback()
         raise NotRedeemable("商品不存在", code="unknown_item", status=404)
-    item, existing, level_code, account_locked = row
+    item, existing, level_code, account_locked, admitted = row
     if existing is not None:
         db.session.rollback()
         return _replay(member_id, key, print_)
@@ -108,7 +111,7 @@ def place(member_id: int, item_id: int, quantity: int, key: str, address: dict |
         context = catalog.member_context(member_id, [item_id], level_code=level_code)
     else:
         context = catalog.level_context(level_code)
-    check = catalog.eligibility(item, member_id, quantity, context=context)
+    check = catalog.eligibility(item, member_id, quantity, context=context, admitted=admitted)
     if not check.ok:
         db.session.rollback()
         status = 409 if check.reason in CONFLICT_REASONS else 422

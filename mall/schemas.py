@@ -94,6 +94,8 @@ class ItemBody(Strict):
     limit_per_member: StrictInt | None = Field(default=None, ge=1)
     limit_per_day: StrictInt | None = Field(default=None, ge=1)
     level_codes: list[str] | None = None
+    segment: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="目标分群:标签编码或 rfm:<RFM 分群>;设置后仅该分群会员可见、可兑换")
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     sort: StrictInt = 0
@@ -124,6 +126,7 @@ class AdminItemOut(BaseModel):
     total_stock: int
     remaining_stock: int
     status: str
+    segment: str | None = None
 
 
 class StoreBody(Strict):

@@ -9,6 +9,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.members.schemas import ErrorOut
 from app.operators.service import READERS, WRITERS, current_operator
+from app.segments.service import check_segment
 from tasks import delivery
 from tasks.models import Automation, MessageTemplate, PushRun, Robot, SendLog
 
@@ -49,9 +50,11 @@ class RobotBody(BaseModel):
     store_id: int | None = Field(default=None, ge=1)
 
 
-class SwitchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AutomationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     active: bool
+    segment: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="目标分群:标签编码或 rfm:<RFM 分群>,只推送给该分群会员;null 为全部;不传则不变")
 
 
 def _run_out(run: PushRun) -> dict:
@@ -144,17 +147,20 @@ def create_robot(body: RobotBody):
 def list_automations():
     """自动化推送(注册欢迎、升级祝贺、积分过期提醒)"""
     current_operator(*READERS)
-    return {"items": [{"code": a.code, "name": a.name, "template": a.template_code, "active": a.active}
+    return {"items": [{"code": a.code, "name": a.name, "template": a.template_code, "active": a.active,
+                       "segment": a.segment}
                       for a in db.session.scalars(select(Automation).order_by(Automation.code))]}
 
 
 @bp.put("/automations/<code>")
-def switch_automation(path: CodePath, body: SwitchBody):
-    """开启或关闭一项自动化推送"""
+def switch_automation(path: CodePath, body: AutomationBody):
+    """开启或关闭一项自动化推送,或限定其目标分群"""
     current_operator(*WRITERS)
     automation = db.session.get(Automation, path.code)
     if automation is None:
         raise NotFound("自动化不存在", code="unknown_automation")
+    if "segment" in body.model_fields_set:
+        automation.segment = body.segment and check_segment(body.segment)
     automation.active = body.active
     db.session.commit()
-    return {"code": automation.code, "active": automation.active}
+    return {"code": automation.code, "active": automation.active, "segment": automation.segment}

@@ -1,5 +1,6 @@
 """Pushes on events, each a rule operators switch on and off: welcome on registration, a
-congratulation on level up (points expiring reminders run daily, see `campaigns`).
+congratulation on level up (points expiring reminders run daily, see `campaigns`). An automation
+limited to a segment pushes only to the members in it when the push is sent.
 
 The core's signals arrive after the member's transaction commits (registration) or inside it (a
 promotion); either way the push is asked for through the outbox, so a request never waits for
@@ -16,15 +17,19 @@ from app.extensions import db
 from app.levels import service as levels
 from app.members.models import Member
 from app.points.models import PointAccount
+from app.segments import service as segments
 from tasks import delivery, outbox
 from tasks.models import Automation, SendLog
 
 log = logging.getLogger(__name__)
 
 
-def _on(code: str) -> bool:
+def _on(code: str, member_id: int) -> bool:
+    """Whether the automation is switched on for this member (and the member in its segment, if any)."""
     row = db.session.get(Automation, code)
-    return bool(row and row.active)
+    if row is None or not row.active:
+        return False
+    return row.segment is None or segments.is_member(member_id, row.segment)
 
 
 def _send_now(kind: str, template_code: str, member_id: int, variables: dict) -> None:
@@ -38,7 +43,7 @@ def _send_now(kind: str, template_code: str, member_id: int, variables: dict) ->
 
 
 def welcome(member_id: int) -> None:
-    if not _on("welcome"):
+    if not _on("welcome", member_id):
         return
     member = db.session.get(Member, member_id)
     if member is None or not member.is_active:
@@ -49,7 +54,7 @@ def welcome(member_id: int) -> None:
 
 
 def level_up(member_id: int, level_code: str) -> None:
-    if not _on("level_up"):
+    if not _on("level_up", member_id):
         return
     member = db.session.get(Member, member_id)
     level = levels.by_code(level_code)

@@ -23,6 +23,7 @@ from app.points import maintenance
 from app.points import service as ledger
 from app.points.models import LedgerEntry, PointAccount, PointsLot
 from app.programme import service as programme
+from app.segments import service as segments
 from config.jobs import BIRTHDAYS, MEMBER_DAY, WIN_BACK
 from mall.models import Item, Order
 from tasks import delivery
@@ -35,9 +36,10 @@ def _template(code: str) -> MessageTemplate:
     return db.session.get(MessageTemplate, code)
 
 
-def _automation_on(code: str) -> bool:
+def _automation(code: str) -> Automation | None:
+    """The automation if it is switched on."""
     row = db.session.get(Automation, code)
-    return bool(row and row.active)
+    return row if row is not None and row.active else None
 
 
 # ---- birthdays
@@ -166,8 +168,8 @@ def run_member_day(day: str | None = None) -> dict[str, Any]:
 
 def run_campaign_announcements(day: str | None = None) -> dict[str, Any]:
     """Campaigns starting today with a message (grade S, A or B, made by operators): a push to the
-    members who accepted campaign messages (those of the campaign's levels, if it has any) and the
-    announcement to the operators' WeCom group."""
+    members who accepted campaign messages (those of the campaign's levels and segment, if it has
+    any) and the announcement to the operators' WeCom group."""
     today = date.fromisoformat(day) if day else clock.today()
     start, end = clock.local_midnight(today), clock.local_midnight(today + timedelta(days=1))
     announced = {}
@@ -180,6 +182,8 @@ def run_campaign_announcements(day: str | None = None) -> dict[str, Any]:
         if campaign.level_codes:
             query = query.join(MemberLevel, MemberLevel.member_id == Member.id).where(
                 MemberLevel.level_code.in_(campaign.level_codes))
+        if campaign.segment:
+            query = query.where(Member.id.in_(segments.members_in_segment(campaign.segment)))
         multiplier = f"{campaign.multiplier_pct / 100:g}"
         variables = {"campaign": campaign.name, "message": campaign.message, "multiplier": multiplier}
         targets = [(m, {**variables, "nickname": n or "会员"}) for m, n in db.session.execute(query).all()]
@@ -206,15 +210,18 @@ def run_expiry_warnings(day: str | None = None) -> dict[str, Any]:
     """Points expiring in 30 and 7 days, and levels expiring in 30 and 7 days: one push each."""
     today = date.fromisoformat(day) if day else clock.today()
     result: dict[str, Any] = {}
-    if _automation_on("points_expiring"):
+    automation = _automation("points_expiring")
+    if automation is not None:
         for ahead in (30, 7):
             start = clock.local_midnight(today + timedelta(days=ahead))
-            rows = db.session.execute(
-                select(PointsLot.member_id, func.sum(PointsLot.remaining), Member.nickname)
-                .join(Member, Member.id == PointsLot.member_id)
-                .where(PointsLot.status == "active", PointsLot.remaining > 0, PointsLot.expires_at > start,
-                       PointsLot.expires_at <= start + timedelta(days=1), Member.status == "active")
-                .group_by(PointsLot.member_id, Member.nickname)).all()
+            query = (select(PointsLot.member_id, func.sum(PointsLot.remaining), Member.nickname)
+                     .join(Member, Member.id == PointsLot.member_id)
+                     .where(PointsLot.status == "active", PointsLot.remaining > 0, PointsLot.expires_at > start,
+                            PointsLot.expires_at <= start + timedelta(days=1), Member.status == "active")
+                     .group_by(PointsLot.member_id, Member.nickname))
+            if automation.segment:
+                query = query.where(Member.id.in_(segments.members_in_segment(automation.segment)))
+            rows = db.session.execute(query).all()
             last_day = (today + timedelta(days=ahead)).isoformat()
             targets = [(m, {"nickname": n or "会员", "points": int(p), "date": last_day}) for m, p, n in rows]
             run_id = delivery.start_run("points_expiring", f"{today.isoformat()}+{ahead}", "points_expiring", targets)

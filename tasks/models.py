@@ -134,7 +134,8 @@ class RobotMessage(db.Model):
 
 
 class Automation(db.Model):
-    """A push on an event that operators switch on or off: welcome, level_up, points_expiring."""
+    """A push on an event that operators switch on or off: welcome, level_up, points_expiring. With a
+    `segment` (a tag code or `rfm:<code>`, see `app.segments`) it goes only to the members in it."""
 
     __tablename__ = "automations"
 
@@ -142,3 +143,4 @@ class Automation(db.Model):
     name: Mapped[str] = mapped_column(String(64))
     template_code: Mapped[str] = mapped_column(ForeignKey("message_templates.code"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    segment: Mapped[str | None] = mapped_column(String(64))

@@ -87,7 +87,8 @@ RULE_LABELS = {"code": "规则编码", "name": "名称", "event_type": "事件�
                "apply_level_multiplier": "叠加等级倍数", "apply_campaign_multiplier": "叠加活动倍数", "active": "启用"}
 CAMPAIGN_LABELS = {"name": "活动名称", "grade": "活动级别", "starts_at": "开始时间", "ends_at": "结束时间",
                    "multiplier_pct": "积分倍数(%)", "event_types": "适用事件(逗号分隔,空为全部)",
-                   "level_codes": "适用等级(逗号分隔,空为全部)", "active": "启用", "message": "推送文案"}
+                   "level_codes": "适用等级(逗号分隔,空为全部)", "active": "启用", "message": "推送文案",
+                   "segment": "目标分群(标签编码或 rfm:分群,空为全部)"}
 LEVEL_LABELS = {"code": "等级编码", "name": "名称", "rank": "排序", "threshold": "门槛", "condition": "升级条件",
                 "validity_months": "有效期(月)", "expiry_action": "到期处理", "action_percent": "折算比例(%)",
                 "action_numerator": "扣减分子", "action_denominator": "扣减分母", "earn_multiplier_pct": "积分倍数(%)",

@@ -40,7 +40,8 @@ ITEM_LABELS = {"sku": "商品编码", "kind": "类型", "category": "分类", "t
                "voucher_value_cents": "券面值(分)", "total_stock": "总库存", "limit_per_member": "每人限兑",
                "limit_per_day": "每日限兑", "level_codes": "限等级(逗号分隔)", "starts_at": "上架时间",
                "ends_at": "下架时间", "sort": "排序", "status": "状态", "store_ids": "自提门店编号(逗号分隔)",
-               "coupon_codes": "追加券码(JSON 数组)"}
+               "coupon_codes": "追加券码(JSON 数组)",
+               "segment": "目标分群(标签编码或 rfm:分群,空为全部)"}
 PROGRAMME_LABELS = {"name": "会员计划名称", "points_name": "积分名称", "points_per_yuan": "多少积分值 1 元",
                     "expiry_policy": "有效期规则", "expiry_days": "有效天数(按天过期时)",
                     "expiry_years": "年度清零:获得后第几年末过期", "poster_template": "默认海报设计",

@@ -24,6 +24,7 @@ from app.points import service as ledger
 from app.points.errors import IdempotencyMismatch, UnknownMember
 from app.points.models import EntryReversal
 from app.points.posting import MAX_AMOUNT, fingerprint
+from app.segments import service as segments
 from config.earning import EVENT_TYPES
 
 MAX_EVENT_AGE = timedelta(days=30)
@@ -177,8 +178,8 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     if event.type == "refund":
         results = _refund(event, row_id, occurred, attrs)
     else:
-        level = _LevelOnce(event.member_id)
-        results = [_apply(rule, event, row_id, occurred, attrs, level, counts.get(rule.id), awards)
+        level, in_segment = _LevelOnce(event.member_id), _SegmentsOnce(event.member_id)
+        results = [_apply(rule, event, row_id, occurred, attrs, level, in_segment, counts.get(rule.id), awards)
                    for rule in rules] or [
             RuleResult(rule="-", status="rejected", reason="no_rule")]
         if event.type == "purchase":
@@ -221,12 +222,26 @@ class _LevelOnce:
         return self.value
 
 
+class _SegmentsOnce:
+    """Whether the member is in a segment, asked of the database once per segment and event."""
+
+    def __init__(self, member_id: int) -> None:
+        self.member_id = member_id
+        self.known: dict[str, bool] = {}
+
+    def __call__(self, segment: str) -> bool:
+        if segment not in self.known:
+            self.known[segment] = segments.is_member(self.member_id, segment)
+        return self.known[segment]
+
+
 def _capped(rule: EarnRule) -> bool:
     return any(cap is not None for cap in (rule.cap_per_day, rule.cap_per_week, rule.cap_per_month, rule.cap_lifetime))
 
 
 def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict, level: _LevelOnce,
-           counts: tuple[int, int, int, int] | None, awards: list[dict[str, Any]]) -> RuleResult:
+           in_segment: _SegmentsOnce, counts: tuple[int, int, int, int] | None,
+           awards: list[dict[str, Any]]) -> RuleResult:
     def rejected(reason: str) -> RuleResult:
         return RuleResult(rule=rule.code, status="rejected", reason=reason)
 
@@ -239,7 +254,8 @@ def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs:
     if rule.apply_level_multiplier:
         pct = pct * level()[1] // 100
     if rule.apply_campaign_multiplier:
-        campaign_pct, campaign = multipliers.campaign_multiplier(event.type, lambda: level()[0], occurred)
+        campaign_pct, campaign = multipliers.campaign_multiplier(event.type, lambda: level()[0], occurred,
+                                                                 in_segment)
         pct = pct * campaign_pct // 100
     points = points * pct // 100
     if points == 0 and growth == 0:

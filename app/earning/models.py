@@ -54,7 +54,9 @@ class EarnRule(db.Model):
 
 class Campaign(db.Model):
     """A period in which points are multiplied (member day doubles points; festivals...).
-    `multiplier_pct` 200 means x2. Null `event_types` / `level_codes` mean all."""
+    `multiplier_pct` 200 means x2. Null `event_types` / `level_codes` / `segment` mean all; a
+    `segment` (a tag code or `rfm:<code>`, see `app.segments`) limits the multiplier and the
+    campaign's announcement to the members in it."""
 
     __tablename__ = "campaigns"
 
@@ -68,6 +70,7 @@ class Campaign(db.Model):
     level_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     message: Mapped[str | None] = mapped_column(String(500))  # announced on its first day (tasks.campaigns)
+    segment: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     __table_args__ = (

@@ -10,6 +10,7 @@ from app.earning.models import Campaign, EarningEvent, EarnRule
 from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
 from app.pagination import cursor_page, decode_cursor
+from app.segments.service import check_segment
 from config.earning import DEMO_RULES, EVENT_TYPES
 
 
@@ -70,6 +71,8 @@ def create_campaign(fields: dict[str, Any]) -> Campaign:
     unknown = [t for t in fields.get("event_types") or [] if t not in EVENT_TYPES]
     if unknown:
         raise Unprocessable(f"未知的事件类型: {', '.join(unknown)}", code="unknown_event_type")
+    if fields.get("segment") is not None:
+        check_segment(fields["segment"])
     campaign = Campaign(**fields)
     db.session.add(campaign)
     db.session.commit()

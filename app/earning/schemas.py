@@ -148,6 +148,8 @@ class CampaignBody(Strict):
     active: StrictBool = True
     message: str | None = Field(default=None, max_length=500,
                                 description="开始当天推送给已订阅会员、并发到运营企业微信群的活动文案")
+    segment: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="目标分群:标签编码或 rfm:<RFM 分群>;设置后倍数与推送只对该分群会员")
 
     @model_validator(mode="after")
     def _period(self):
@@ -170,6 +172,7 @@ class CampaignOut(BaseModel):
     level_codes: list[str] | None
     active: bool
     message: str | None = None
+    segment: str | None = None
 
 
 class IntegrationBody(Strict):

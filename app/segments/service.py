@@ -7,13 +7,16 @@ statement (remove those the rule no longer selects, add the new ones; members st
 their `tagged_at`), so a reader sees the tag before or after, never half of it.
 
 For targeting, `members_in_segment` gives a SELECT of member ids (a tag code, or `rfm:<segment>`)
-that campaigns, pushes or the mall can use as a subquery. Erased members are in no segment.
+that campaigns, pushes or the mall can use as a subquery; `admits` is the same test for one member as
+an expression to fold into a query the caller makes anyway (the mall's listing and order, so a
+restricted item costs no extra round trip), and `check_segment` validates an operator's input.
+Erased members are in no segment.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, delete, exists, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import DateTime
@@ -277,15 +280,54 @@ def rfm_summary() -> dict[str, Any]:
                          for code, name in RFM_SEGMENTS.items()]}
 
 
+def _segment_tag_id(segment: str) -> int | None:
+    """None for an `rfm:` segment; the tag's id for a tag code. NotFound when it names no segment."""
+    if segment.startswith(RFM_PREFIX):
+        if segment[len(RFM_PREFIX):] not in RFM_SEGMENTS:
+            raise NotFound("RFM 分群不存在", code="unknown_segment")
+        return None
+    tag_id = db.session.scalar(select(Tag.id).where(Tag.code == segment))
+    if tag_id is None:
+        raise NotFound(f"分群不存在: {segment}", code="unknown_segment")
+    return tag_id
+
+
+def check_segment(segment: str) -> str:
+    """The segment an operator chose as a target (a tag code, or `rfm:<segment code>`), if it exists;
+    NotFound `unknown_segment` otherwise. A switched-off tag is still a segment: it keeps its members."""
+    _segment_tag_id(segment)
+    return segment
+
+
 def members_in_segment(segment: str) -> Select:
     """SELECT member_id of the active members in a segment: a tag code, or `rfm:<segment code>`
     (e.g. `rfm:important_value`). Use it as a subquery: `Member.id.in_(members_in_segment("dormant_30"))`."""
-    if segment.startswith(RFM_PREFIX):
-        code = segment[len(RFM_PREFIX):]
-        if code not in RFM_SEGMENTS:
-            raise NotFound("RFM 分群不存在", code="unknown_segment")
+    tag_id = _segment_tag_id(segment)
+    if tag_id is None:
         return (select(MemberRFM.member_id).join(Member, Member.id == MemberRFM.member_id)
-                .where(MemberRFM.segment == code, Member.status == "active"))
-    tag = _tag(segment)
+                .where(MemberRFM.segment == segment[len(RFM_PREFIX):], Member.status == "active"))
     return (select(MemberTag.member_id).join(Member, Member.id == MemberTag.member_id)
-            .where(MemberTag.tag_id == tag.id, Member.status == "active"))
+            .where(MemberTag.tag_id == tag_id, Member.status == "active"))
+
+
+def admits(member_id: Any, segment: Any) -> ColumnElement[bool]:
+    """SQL that is true when `segment` lets the member `member_id` in: no segment (NULL), or an active
+    member in it. Either may be a column, a bound parameter or a value, e.g. `admits(member.id,
+    Item.segment)` in the WHERE of the mall's listing. A segment that names nothing admits nobody.
+    The CASE makes PostgreSQL look up memberships only for rows that have a segment."""
+    if isinstance(member_id, int):
+        member_id = literal(member_id)
+    if isinstance(segment, str):
+        segment = literal(segment, String)
+    active = exists().where(Member.id == member_id, Member.status == "active")
+    in_rfm = exists().where(MemberRFM.member_id == member_id,
+                            MemberRFM.segment == func.substr(segment, len(RFM_PREFIX) + 1))
+    tagged = exists().where(MemberTag.member_id == member_id, MemberTag.tag_id == Tag.id, Tag.code == segment)
+    return case((segment.is_(None), true()),
+                (segment.startswith(RFM_PREFIX), and_(in_rfm, active)),
+                else_=and_(tagged, active))
+
+
+def is_member(member_id: int, segment: str) -> bool:
+    """Whether an active member is in a segment (one query; False for a segment that names nothing)."""
+    return bool(db.session.scalar(select(admits(member_id, segment))))
