@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(scheduler)
     app.cli.add_command(jobs)
     app.cli.add_command(imports)
+    app.cli.add_command(dashboard)
 
 
 @click.command("seed-demo")
@@ -102,6 +103,20 @@ def ledger_expire() -> None:
     expired = expire_due_lots()
     click.echo(f"released {released['points']} points in {released['lots']} lots; "
                f"expired {expired['points']} points in {expired['lots']} lots")
+
+
+dashboard = AppGroup("dashboard", help="The console's dashboard: its kept days.")
+
+
+@dashboard.command("rebuild")
+def dashboard_rebuild() -> None:
+    """Drop the dashboard's kept days and compute every settled day again from the tables."""
+    from app import clock
+    from app.dashboard import rollup
+
+    rollup.rebuild()
+    through = rollup.refresh(clock.today())
+    click.echo(f"dashboard days kept through {through}" if through else "no settled day to keep yet")
 
 
 earning = AppGroup("earning", help="Earning: anti-farming checks.")

@@ -18,3 +18,4 @@ from handlers.models import BotMessage, Follower  # noqa: F401
 from tasks.models import (Automation, MessageTemplate, OutboxJob, PushRun, Robot, RobotMessage,  # noqa: F401
                           SendLog, SubscribeGrant)
 from posters.models import ChannelCode, Invitation, InviteCode, Touchpoint  # noqa: F401
+from app.dashboard.models import DashboardDay, DashboardRollup  # noqa: F401

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 
 from app import clock
+from app.dashboard import rollup
 from app.extensions import db
 from app.points import liability as books
 
@@ -54,28 +55,7 @@ def _series(period: Period, rows, *fields: str) -> list[dict]:
     return out
 
 
-_MEMBERS_DAILY = text("""
-WITH days AS (SELECT d::date AS day FROM generate_series(CAST(:d0 AS date), CAST(:d1 AS date), interval '1 day') d),
-joined AS (
-    SELECT (created_at AT TIME ZONE :tz)::date AS day, count(*) AS n FROM members
-    WHERE created_at >= :start AND created_at < :end GROUP BY 1
-), active AS (
-    SELECT day, count(DISTINCT member_id) AS n FROM (
-        SELECT (created_at AT TIME ZONE :tz)::date AS day, member_id FROM ledger_entries
-        WHERE created_at >= :start AND created_at < :end
-        UNION ALL
-        SELECT day, member_id FROM checkins WHERE day BETWEEN :d0 AND :d1
-    ) a GROUP BY day
-), checked AS (
-    SELECT day, count(*) AS n FROM checkins WHERE day BETWEEN :d0 AND :d1 GROUP BY day
-)
-SELECT days.day, coalesce(joined.n, 0) AS new_members, coalesce(active.n, 0) AS active_members,
-       coalesce(checked.n, 0) AS checkins,
-       (SELECT count(*) FROM members WHERE created_at < :start)
-         + sum(coalesce(joined.n, 0)) OVER (ORDER BY days.day) AS members
-FROM days LEFT JOIN joined USING (day) LEFT JOIN active USING (day) LEFT JOIN checked USING (day)
-ORDER BY days.day
-""")
+_MEMBERS_BEFORE = text("SELECT count(*) FROM members WHERE created_at < :start")
 
 _MONTHLY_ACTIVE = text("""
 SELECT count(DISTINCT member_id) FROM (
@@ -143,21 +123,29 @@ def _rows(statement, params) -> list[dict]:
     return [dict(row) for row in db.session.execute(statement, params).mappings()]
 
 
-def members(period: Period) -> dict:
+def _days(period: Period) -> list[dict]:
+    return rollup.days(period.start, period.end)
+
+
+def members(period: Period, days: list[dict] | None = None) -> dict:
     params = _params(period)
-    daily = list(db.session.execute(_MEMBERS_DAILY, params))
-    series = [{"day": r.day.isoformat(), "new_members": int(r.new_members), "active_members": int(r.active_members),
-               "checkins": int(r.checkins), "members": int(r.members),
-               "checkin_rate": round(r.checkins / r.members, 4) if r.members else None} for r in daily]
-    total = series[-1]["members"] if series else 0
+    total = int(db.session.execute(_MEMBERS_BEFORE, params).scalar_one())
+    series = []
+    for d in days if days is not None else _days(period):
+        total += d["new_members"]
+        series.append({"day": d["day"].isoformat(), "new_members": d["new_members"],
+                       "active_members": d["active_members"], "checkins": d["checkins"], "members": total,
+                       "checkin_rate": round(d["checkins"] / total, 4) if total else None})
     return {"total": total, "new": sum(d["new_members"] for d in series),
             "monthly_active": int(db.session.execute(_MONTHLY_ACTIVE, params).scalar_one()), "daily": series}
 
 
-def points(period: Period) -> dict:
-    rows = books.daily_flows(period.start_at, period.end_at, clock.zone().key)
-    return {"books": books.liability(period.start_at, period.end_at),
-            "daily": _series(period, rows, "issued", "spent", "expired")}
+def points(period: Period, days: list[dict] | None = None) -> dict:
+    days = days if days is not None else _days(period)
+    flows = {f: sum(d[f] for d in days) for f in ("issued", "spent", "expired", "deducted")}
+    return {"books": books.liability(period.start_at, period.end_at, flows=flows),
+            "daily": [{"day": d["day"].isoformat(), "issued": d["issued"], "spent": d["spent"],
+                       "expired": d["expired"]} for d in days]}
 
 
 def levels(period: Period) -> list[dict]:
@@ -181,6 +169,7 @@ def pushes(period: Period) -> list[dict]:
 
 def dashboard(period: Period) -> dict:
     """Every figure of the dashboard for `period`."""
+    days = _days(period)
     return {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-            "members": members(period), "points": points(period), "levels": levels(period),
+            "members": members(period, days), "points": points(period, days), "levels": levels(period),
             "referrals": referrals(period), "mall": mall(period), "pushes": pushes(period)}
