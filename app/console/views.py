@@ -57,6 +57,8 @@ EXPORTS = {
     "best_sellers": (figures.mall, lambda f: f["best_sellers"]),
     "stock_alerts": (figures.mall, lambda f: f["stock_alerts"]),
     "pushes": (figures.pushes, lambda f: f),
+    "campaigns": (figures.campaigns, lambda f: f),
+    "birthdays": (figures.birthdays, lambda f: f),
 }
 
 

@@ -62,6 +62,14 @@ def best_sellers_chart(items: list[dict]) -> str:
     return _svg(chart)
 
 
+def campaigns_chart(campaigns: list[dict]) -> str:
+    chart = pygal.Bar(**_options("活动效果:日均活跃会员(活动期 vs 此前四周)"))
+    chart.x_labels = [f"{c['start'][5:]} {c['name'][:8]}" for c in campaigns]
+    chart.add("活动期", [c["active_per_day"] for c in campaigns])
+    chart.add("此前四周", [c["usual_active_per_day"] for c in campaigns])
+    return _svg(chart)
+
+
 def all_charts(figures: dict) -> dict[str, str]:
     return {
         "members": members_chart(figures["members"]["daily"]),
@@ -69,4 +77,5 @@ def all_charts(figures: dict) -> dict[str, str]:
         "levels": levels_chart(figures["levels"]),
         "funnel": funnel_chart(figures["referrals"]["funnel"]),
         "best_sellers": best_sellers_chart(figures["mall"]["best_sellers"]),
+        "campaigns": campaigns_chart(figures["campaigns"]),
     }

@@ -119,6 +119,53 @@ FROM push_runs WHERE started_at >= :start AND started_at < :end GROUP BY kind OR
 """)
 
 
+# Campaigns running in the period, one row per window (the member day's campaigns per level share it),
+# with the mall orders placed and the pushes sent for it.
+_CAMPAIGNS = text("""
+WITH windows AS (
+    SELECT min(id) AS id, string_agg(name, ' / ' ORDER BY multiplier_pct, id) AS name, min(grade) AS grade,
+           starts_at, ends_at, max(multiplier_pct) AS multiplier_pct, array_agg(id::text) AS ids,
+           string_agg(DISTINCT segment, ',') AS segments
+    FROM campaigns WHERE active AND starts_at < :end AND ends_at > :start
+    GROUP BY starts_at, ends_at
+)
+SELECT w.id, w.name, w.grade, w.starts_at, w.ends_at, w.multiplier_pct, w.segments,
+       (SELECT count(*) FROM mall_orders o WHERE o.created_at >= w.starts_at AND o.created_at < w.ends_at
+          AND o.status NOT IN ('cancelled', 'refunded', 'awaiting_payment')) AS orders,
+       (SELECT coalesce(sum((r.summary->>'sent')::int), 0) FROM push_runs r
+         WHERE (r.kind = 'member_day' AND r.ref = to_char(w.starts_at AT TIME ZONE :tz, 'YYYY-MM-DD'))
+            OR (r.kind = 'campaign' AND split_part(r.ref, ':', 1) = ANY (w.ids))) AS pushed
+FROM windows w ORDER BY w.starts_at, w.id
+""")
+
+# Birthday gifts by month: how many, their points, the members who came back (earned, spent or
+# checked in) within a week of the gift, and the birthday pushes delivered.
+_BIRTHDAYS = text("""
+WITH gifts AS (
+    SELECT g.id, g.member_id, g.amount, g.created_at, (g.created_at AT TIME ZONE :tz)::date AS day
+    FROM ledger_entries g
+    WHERE g.reason_code = 'birthday_gift' AND g.currency = 'points' AND g.created_at >= :start AND g.created_at < :end
+), months AS (
+    SELECT date_trunc('month', day)::date AS month, count(*) AS gifts, sum(amount) AS points,
+           count(*) FILTER (WHERE (  -- the member's next earn or spend (ids follow time), by their own index
+               SELECT e.created_at FROM ledger_entries e WHERE e.member_id = gifts.member_id AND e.id > gifts.id
+                 AND e.kind IN ('earn', 'spend') AND e.reason_code <> 'birthday_gift' ORDER BY e.id LIMIT 1
+             ) < gifts.created_at + interval '7 days'
+             OR EXISTS (SELECT 1 FROM checkins c WHERE c.member_id = gifts.member_id AND c.day > gifts.day
+                          AND c.day <= gifts.day + 7)) AS returned
+    FROM gifts GROUP BY 1
+), pushes AS (
+    SELECT date_trunc('month', CAST(ref AS date))::date AS month, coalesce(sum((summary->>'sent')::int), 0) AS pushed
+    FROM push_runs WHERE kind = 'birthday' AND ref BETWEEN :d0s AND :d1s GROUP BY 1
+)
+SELECT month, coalesce(gifts, 0) AS gifts, coalesce(points, 0) AS points, coalesce(returned, 0) AS returned,
+       coalesce(pushed, 0) AS pushed
+FROM months FULL JOIN pushes USING (month) ORDER BY month
+""")
+
+BASELINE_DAYS = 28  # a campaign's days are compared with the ordinary days of the four weeks before it
+
+
 def _rows(statement, params) -> list[dict]:
     return [dict(row) for row in db.session.execute(statement, params).mappings()]
 
@@ -167,9 +214,65 @@ def pushes(period: Period) -> list[dict]:
     return _rows(_PUSHES, _params(period))
 
 
+def _mean(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def campaigns(period: Period) -> list[dict]:
+    """Each campaign window of the period beside the ordinary days before it: active members and
+    check-ins a day, points issued and spent, mall orders, pushes delivered. A window counts the
+    business days it touches (a member day is one whole day); its baseline is the other days of the
+    four weeks before it, from the programme's first active day on."""
+    windows = _rows(_CAMPAIGNS, _params(period))
+    if not windows:
+        return []
+    today = clock.business_date(clock.now())
+
+    def span(w) -> tuple[date, date]:
+        return clock.business_date(w["starts_at"]), clock.business_date(w["ends_at"] - timedelta(microseconds=1))
+
+    spans = [span(w) for w in windows]
+    first = min(a for a, _ in spans) - timedelta(days=BASELINE_DAYS)
+    last = min(max(b for _, b in spans), today)
+    by_day = {d["day"]: d for d in rollup.days(first, last)} if first <= last else {}
+    campaign_days = {a + timedelta(days=i) for a, b in spans for i in range((b - a).days + 1)}
+    # days before the programme had any activity are not "usual" days: they would pull the baseline down
+    opened = min((day for day, d in by_day.items() if any(d[f] for f in rollup.FIELDS)), default=None)
+    out = []
+    for w, (a, b) in zip(windows, spans):
+        inside = [by_day[a + timedelta(days=i)] for i in range((b - a).days + 1) if a + timedelta(days=i) in by_day]
+        before = [by_day[d] for d in (a - timedelta(days=i) for i in range(1, BASELINE_DAYS + 1))
+                  if d in by_day and d not in campaign_days and opened is not None and d >= opened]
+        active, usual = _mean([d["active_members"] for d in inside]), _mean([d["active_members"] for d in before])
+        out.append({
+            "id": w["id"], "name": w["name"], "grade": w["grade"], "start": a.isoformat(), "end": b.isoformat(),
+            "multiplier_pct": int(w["multiplier_pct"]), "segment": w["segments"],
+            "active_per_day": active, "usual_active_per_day": usual,
+            "lift": round(active / usual - 1, 4) if active is not None and usual else None,
+            "checkins_per_day": _mean([d["checkins"] for d in inside]),
+            "usual_checkins_per_day": _mean([d["checkins"] for d in before]),
+            "issued": sum(d["issued"] for d in inside), "spent": sum(d["spent"] for d in inside),
+            "orders": int(w["orders"]), "pushed": int(w["pushed"]),
+        })
+    return out
+
+
+def birthdays(period: Period) -> list[dict]:
+    """Birthday gifts and pushes by month, and the share of gifted members who came back within a week."""
+    params = {**_params(period), "d0s": period.start.isoformat(), "d1s": period.end.isoformat()}
+    out = []
+    for row in db.session.execute(_BIRTHDAYS, params).mappings():
+        gifts = int(row["gifts"])
+        out.append({"month": row["month"].strftime("%Y-%m"), "gifts": gifts, "points": int(row["points"]),
+                    "returned": int(row["returned"]), "return_rate": round(int(row["returned"]) / gifts, 4) if gifts else None,
+                    "pushed": int(row["pushed"])})
+    return out
+
+
 def dashboard(period: Period) -> dict:
     """Every figure of the dashboard for `period`."""
     days = _days(period)
     return {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
             "members": members(period, days), "points": points(period, days), "levels": levels(period),
-            "referrals": referrals(period), "mall": mall(period), "pushes": pushes(period)}
+            "referrals": referrals(period), "mall": mall(period), "pushes": pushes(period),
+            "campaigns": campaigns(period), "birthdays": birthdays(period)}

@@ -90,6 +90,8 @@ class LedgerEntry(db.Model):
         Index("ix_ledger_entries_member_id_id", "member_id", "id"),
         Index("ix_ledger_entries_created_at", "created_at"),
         Index("ix_ledger_entries_reverses", "reverses_entry_id", postgresql_where=text("reverses_entry_id IS NOT NULL")),
+        # the dashboard's birthday results read the year's gifts without passing over the whole ledger
+        Index("ix_ledger_entries_birthday_gifts", "created_at", postgresql_where=text("reason_code = 'birthday_gift'")),
     )
 
 

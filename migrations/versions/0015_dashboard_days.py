@@ -1,4 +1,5 @@
-"""dashboard: closed business days' figures kept once, with the marks that tell when to recompute them
+"""dashboard: closed business days' figures kept once, with the marks that tell when to recompute them;
+an index for the birthday gifts' results
 
 Revision ID: 0015_dashboard_days
 Revises: 0014_segment_targeting
@@ -38,8 +39,12 @@ def upgrade():
     sa.CheckConstraint('id = 1', name=op.f('ck_dashboard_rollup_single_row')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dashboard_rollup'))
     )
+    op.create_index('ix_ledger_entries_birthday_gifts', 'ledger_entries', ['created_at'], unique=False,
+                    postgresql_where=sa.text("reason_code = 'birthday_gift'"))
 
 
 def downgrade():
+    op.drop_index('ix_ledger_entries_birthday_gifts', table_name='ledger_entries',
+                  postgresql_where=sa.text("reason_code = 'birthday_gift'"))
     op.drop_table('dashboard_rollup')
     op.drop_table('dashboard_days')
