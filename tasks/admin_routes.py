@@ -9,9 +9,9 @@ from app.errors import NotFound
 from app.extensions import db
 from app.members.schemas import ErrorOut
 from app.operators.service import READERS, WRITERS, current_operator
-from app.segments.service import check_segment
-from tasks import delivery
-from tasks.models import Automation, MessageTemplate, PushRun, Robot, SendLog
+from tasks import admin, delivery
+from tasks.models import PushRun, Robot, SendLog
+from tasks.schemas import AutomationBody, RobotBody, RobotUpdate, TemplateBody
 
 bp = APIBlueprint("jobs_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="运营后台 推送")],
                   abp_security=[{"operator": []}],
@@ -22,6 +22,10 @@ class RunPath(BaseModel):
     run_id: int = Field(ge=1)
 
 
+class RobotPath(BaseModel):
+    robot_id: int = Field(ge=1)
+
+
 class CodePath(BaseModel):
     code: str = Field(min_length=1, max_length=32)
 
@@ -30,31 +34,6 @@ class RunsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str | None = Field(default=None, max_length=32)
     limit: int = Field(default=50, ge=1, le=200)
-
-
-class TemplateBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=64)
-    wechat_template_id: str = Field(min_length=1, max_length=64)
-    page: str | None = Field(default=None, max_length=128, pattern=r"^[^/?][^?]*$")
-    fields: dict[str, str] = Field(min_length=1, max_length=10)
-    group_text: str | None = Field(default=None, max_length=2000)
-    active: bool = True
-
-
-class RobotBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=64)
-    webhook_key: str = Field(min_length=8, max_length=128)
-    scope: str = Field(default="operators", pattern="^(operators|store)$")
-    store_id: int | None = Field(default=None, ge=1)
-
-
-class AutomationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    active: bool
-    segment: str | None = Field(default=None, min_length=1, max_length=64,
-                                description="目标分群:标签编码或 rfm:<RFM 分群>,只推送给该分群会员;null 为全部;不传则不变")
 
 
 def _run_out(run: PushRun) -> dict:
@@ -100,47 +79,42 @@ def list_templates():
     current_operator(*READERS)
     return {"items": [{"code": t.code, "name": t.name, "wechat_template_id": t.wechat_template_id, "page": t.page,
                        "fields": t.fields, "group_text": t.group_text, "active": t.active}
-                      for t in db.session.scalars(select(MessageTemplate).order_by(MessageTemplate.code))]}
+                      for t in admin.list_templates()]}
 
 
 @bp.put("/message-templates/<code>")
 def update_template(path: CodePath, body: TemplateBody):
     """修改消息模板"""
     current_operator(*WRITERS)
-    template = db.session.get(MessageTemplate, path.code)
-    if template is None:
-        raise NotFound("模板不存在", code="unknown_template")
-    for name, value in body.model_dump().items():
-        setattr(template, name, value)
-    db.session.commit()
+    template = admin.update_template(path.code, body.model_dump())
     return {"code": template.code, "active": template.active}
+
+
+def _robot_out(robot: Robot) -> dict:
+    """Never the webhook key: it is a secret."""
+    return {"id": robot.id, "name": robot.name, "scope": robot.scope, "store_id": robot.store_id,
+            "active": robot.active}
 
 
 @bp.get("/robots")
 def list_robots():
     """企业微信群机器人"""
     current_operator(*READERS)
-    return {"items": [{"id": r.id, "name": r.name, "scope": r.scope, "store_id": r.store_id, "active": r.active}
-                      for r in db.session.scalars(select(Robot).order_by(Robot.id))]}
+    return {"items": [_robot_out(r) for r in admin.list_robots()]}
 
 
 @bp.post("/robots", responses={201: None})
 def create_robot(body: RobotBody):
     """添加企业微信群机器人(运营群或门店群)"""
     current_operator(*WRITERS)
-    from app.errors import Conflict, Unprocessable
-    from sqlalchemy.exc import IntegrityError
+    return {"id": admin.create_robot(body.model_dump()).id}, 201
 
-    if (body.scope == "store") != (body.store_id is not None):
-        raise Unprocessable("门店群机器人须指定门店,运营群机器人不指定", code="robot_scope_invalid")
-    robot = Robot(**body.model_dump())
-    db.session.add(robot)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("该机器人已存在或门店不存在", code="robot_conflict")
-    return {"id": robot.id}, 201
+
+@bp.patch("/robots/<int:robot_id>")
+def update_robot(path: RobotPath, body: RobotUpdate):
+    """修改企业微信群机器人:名称、启停或更换 Webhook key(不传的字段不变)"""
+    current_operator(*WRITERS)
+    return _robot_out(admin.update_robot(path.robot_id, body.model_dump(exclude_unset=True)))
 
 
 @bp.get("/automations")
@@ -149,18 +123,12 @@ def list_automations():
     current_operator(*READERS)
     return {"items": [{"code": a.code, "name": a.name, "template": a.template_code, "active": a.active,
                        "segment": a.segment}
-                      for a in db.session.scalars(select(Automation).order_by(Automation.code))]}
+                      for a in admin.list_automations()]}
 
 
 @bp.put("/automations/<code>")
 def switch_automation(path: CodePath, body: AutomationBody):
     """开启或关闭一项自动化推送,或限定其目标分群"""
     current_operator(*WRITERS)
-    automation = db.session.get(Automation, path.code)
-    if automation is None:
-        raise NotFound("自动化不存在", code="unknown_automation")
-    if "segment" in body.model_fields_set:
-        automation.segment = body.segment and check_segment(body.segment)
-    automation.active = body.active
-    db.session.commit()
+    automation = admin.update_automation(path.code, body.model_dump(exclude_unset=True))
     return {"code": automation.code, "active": automation.active, "segment": automation.segment}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 
-_SECRET_MARKERS = ("password", "secret", "token", "aes_key")
+_SECRET_MARKERS = ("password", "secret", "token", "aes_key", "webhook_key")
 _NOT_AUDITED = {"audit_entries", "outbox_jobs"}
 
 

@@ -71,8 +71,9 @@ def fields(model: type[BaseModel], labels: dict[str, str]) -> list[Field]:
     for name, info in model.model_fields.items():
         annotation, optional = _base(info.annotation)
         kind, choices = _kind(annotation)
-        if "password" in name:
-            kind = "password"
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if "password" in name or extra.get("format") == "password":
+            kind = "password"  # a secret: the input never shows a value
         out.append(Field(name, labels.get(name, name), kind, info.is_required(), choices, info.description or ""))
     return out
 

@@ -40,6 +40,9 @@ from mall.schemas import LotterySettingsBody, PrizeBody, StaffBody, StoreBody
 from posters import referrals
 from posters.models import ChannelCode
 from posters.routes import ChannelBody
+from tasks import admin as pushes
+from tasks.models import Automation, MessageTemplate, Robot
+from tasks.schemas import AutomationBody, RobotBody, RobotUpdate, TemplateBody
 
 READERS = ("admin", "operator", "analyst")
 
@@ -107,6 +110,12 @@ STORE_LABELS = {"code": "门店编码", "name": "名称", "city": "城市", "add
 STAFF_LABELS = {"username": "登录名", "password": "初始密码(至少 8 位)", "role": "角色", "store_ids": "所属门店编号(逗号分隔)",
                 "display_name": "姓名", "wecom_userid": "企业微信账号"}
 CHANNEL_LABELS = {"kind": "渠道类型(store/clerk/event/advert)", "name": "名称"}
+TEMPLATE_LABELS = {"name": "名称", "wechat_template_id": "订阅消息模板 ID", "page": "点击跳转页面(不以 / 开头)",
+                   "fields": "模板字段(JSON,如 {\"thing1\": \"{nickname}\"})", "group_text": "企业微信群文案",
+                   "active": "启用"}
+ROBOT_LABELS = {"name": "名称", "webhook_key": "Webhook key(保存后不再显示)", "scope": "用途(operators 运营群 / store 门店群)",
+                "store_id": "门店编号(门店群必填)", "active": "启用"}
+AUTOMATION_LABELS = {"active": "启用", "segment": "目标分群(标签编码或 rfm:分群,空为全部)"}
 TAG_LABELS = {"code": "标签编码", "name": "名称", "description": "说明", "kind": "类型", "rule": "规则(JSON)",
               "active": "启用"}
 
@@ -126,7 +135,8 @@ SECTIONS: dict[str, Section] = {s.slug: s for s in (
     Section("campaigns", "活动与会员日", CampaignBody, CAMPAIGN_LABELS,
             (("name", "名称"), ("grade", "级别"), ("starts_at", "开始"), ("ends_at", "结束"),
              ("multiplier_pct", "倍数%"), ("active", "启用")),
-            rows=rules.list_campaigns, create=rules.create_campaign, load=_by_id(Campaign),
+            rows=rules.list_campaigns, create=rules.create_campaign,
+            update=lambda key, f: rules.replace_campaign(int(key), f), load=_by_id(Campaign),
             help="活动期间对指定事件或等级按倍数发放积分,如会员日双倍。"),
     Section("levels", "会员等级与权益", LevelBody, LEVEL_LABELS,
             (("code", "编码"), ("name", "名称"), ("rank", "排序"), ("threshold", "门槛"),
@@ -164,6 +174,26 @@ SECTIONS: dict[str, Section] = {s.slug: s for s in (
             (("code", "渠道码"), ("kind", "类型"), ("name", "名称"), ("active", "启用")),
             rows=_all(ChannelCode, ChannelCode.id), create=lambda f: referrals.create_channel(f["kind"], f["name"]),
             help="渠道码生成的小程序码带 scene,扫码注册的会员归因到该渠道。"),
+    Section("message-templates", "消息模板", TemplateBody, TEMPLATE_LABELS,
+            (("code", "编码"), ("name", "名称"), ("wechat_template_id", "模板 ID"), ("page", "跳转页面"),
+             ("active", "启用")),
+            rows=pushes.list_templates, key=lambda row: row.code, update=pushes.update_template,
+            load=_by_code(MessageTemplate),
+            help="订阅消息字段可用变量 {nickname}、{points}、{points_name}、{level}、{date}、{gift}、{multiplier}、"
+                 "{programme},每个字段最多 20 字;群文案可用 {count}、{date}。会员订阅过该模板才会收到。"),
+    Section("robots", "企业微信群机器人", RobotBody, ROBOT_LABELS,
+            (("name", "名称"), ("scope", "用途"), ("store_id", "门店"), ("key_hint", "Webhook key"), ("active", "启用")),
+            rows=lambda: [_robot_row(r) for r in pushes.list_robots()], create=pushes.create_robot,
+            update=lambda key, f: pushes.update_robot(int(key), f), load=lambda key: _load_robot(key),
+            edit_body=RobotUpdate,
+            help="运营群机器人接收生日、会员日、活动公告与每日报表,门店群机器人只接收发给该门店的消息;"
+                 "每个机器人每分钟最多发 20 条,其余排队。编辑时 Webhook key 留空则不变;停用的机器人不再发送。"),
+    Section("automations", "自动化推送", AutomationBody, AUTOMATION_LABELS,
+            (("code", "编码"), ("name", "名称"), ("template_code", "消息模板"), ("segment", "目标分群"),
+             ("active", "启用")),
+            rows=pushes.list_automations, key=lambda row: row.code, update=pushes.update_automation,
+            load=_by_code(Automation),
+            help="注册欢迎、升级祝贺、积分过期提醒:关闭后不再推送;设置目标分群后只推送给该分群的会员。"),
     Section("tags", "会员标签", TagBody, TAG_LABELS,
             (("code", "编码"), ("name", "名称"), ("kind", "类型"), ("members", "人数"), ("active", "启用")),
             rows=segments.list_tags, key=lambda row: row["code"], create=segments.create_tag,
@@ -184,6 +214,17 @@ def _tag_row(code: str) -> _Row | None:
         return _Row(segments.describe(code))
     except DomainError:
         return None
+
+
+def _robot_row(robot) -> _Row:
+    """A robot as the console shows it: its webhook key only as a hint (see tasks.admin)."""
+    return _Row(id=robot.id, name=robot.name, scope=robot.scope, store_id=robot.store_id, active=robot.active,
+                key_hint=pushes.key_hint(robot))
+
+
+def _load_robot(key: str) -> _Row | None:
+    robot = _by_id(Robot)(key)
+    return None if robot is None else _robot_row(robot)
 
 
 def _section(slug: str) -> Section:

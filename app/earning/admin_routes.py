@@ -22,6 +22,10 @@ class RulePath(BaseModel):
     rule_id: int = Field(ge=1)
 
 
+class CampaignPath(BaseModel):
+    campaign_id: int = Field(ge=1)
+
+
 class MemberPath(BaseModel):
     member_id: int = Field(ge=1)
 
@@ -78,6 +82,14 @@ def create_campaign(body: CampaignBody):
     """新建活动:在时间段内对指定事件或等级倍数发放积分(如会员日双倍)"""
     current_operator(*WRITERS)
     return CampaignOut.model_validate(rules.create_campaign(body.model_dump())).model_dump(mode="json"), 201
+
+
+@bp.put("/campaigns/<int:campaign_id>", responses={200: CampaignOut})
+def replace_campaign(path: CampaignPath, body: CampaignBody):
+    """修改活动(整体替换)"""
+    current_operator(*WRITERS)
+    campaign = rules.replace_campaign(path.campaign_id, body.model_dump())
+    return CampaignOut.model_validate(campaign).model_dump(mode="json")
 
 
 @bp.post("/integrations", responses={201: IntegrationOut})

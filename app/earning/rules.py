@@ -67,14 +67,29 @@ def list_campaigns() -> list[Campaign]:
     return list(db.session.scalars(select(Campaign).order_by(Campaign.starts_at.desc())))
 
 
-def create_campaign(fields: dict[str, Any]) -> Campaign:
+def _checked_campaign(fields: dict[str, Any]) -> dict[str, Any]:
     unknown = [t for t in fields.get("event_types") or [] if t not in EVENT_TYPES]
     if unknown:
         raise Unprocessable(f"未知的事件类型: {', '.join(unknown)}", code="unknown_event_type")
     if fields.get("segment") is not None:
         check_segment(fields["segment"])
-    campaign = Campaign(**fields)
+    return fields
+
+
+def create_campaign(fields: dict[str, Any]) -> Campaign:
+    campaign = Campaign(**_checked_campaign(fields))
     db.session.add(campaign)
+    db.session.commit()
+    return campaign
+
+
+def replace_campaign(campaign_id: int, fields: dict[str, Any]) -> Campaign:
+    """Every field of the campaign at once, checked as a new one is."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("活动不存在", code="unknown_campaign")
+    for name, value in _checked_campaign(fields).items():
+        setattr(campaign, name, value)
     db.session.commit()
     return campaign
 
