@@ -22,7 +22,8 @@ def test_an_operator_runs_the_programme_from_the_console(app, client, page, live
     page.fill("input[name=password]", "correct horse battery")
     page.click("button[type=submit]")
     page.wait_for_selector("#chart-members svg")
-    assert page.locator("#chart-points svg").count() == 1 and page.locator("figure svg").count() == 5
+    assert page.locator("#chart-points svg").count() == 1 and page.locator("figure svg").count() == 6
+    assert page.locator("#chart-campaigns svg").count() == 1 and page.locator("#campaign-results").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
 
     page.click("text=积分商城")
