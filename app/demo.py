@@ -18,6 +18,7 @@ from app.members.models import Member
 from app.operators.service import ensure_demo_admin
 from app.points import service as points
 from app.programme.service import ensure_programme
+from config.jobs import MEMBER_DAY
 from config.programme import DEMO_ADMIN, DEMO_MEMBERS, PROGRAMME
 
 _PROFILE_FIELDS = ("nickname", "birthday", "region", "company", "industry", "company_size", "job_role")
@@ -26,7 +27,7 @@ _PROFILE_FIELDS = ("nickname", "birthday", "region", "company", "industry", "com
 def seed() -> Iterator[str]:
     from app.wechat.sandbox import sandbox_openid
 
-    ensure_programme(**PROGRAMME)
+    ensure_programme(**PROGRAMME, **MEMBER_DAY)
     db.session.commit()
     yield f"programme: {PROGRAMME['name']} ({PROGRAMME['points_name']}, {PROGRAMME['points_per_yuan']} = 1 元)"
     yield f"earn rules: {seed_rules()} added"

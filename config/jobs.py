@@ -26,7 +26,9 @@ INTERVALS = [
 ]
 
 BIRTHDAYS = {"by": "day"}  # "day": on the birthday; "month": on the first day of the birthday month
-MEMBER_DAY = {"day_of_month": 8, "multiplier_pct": 200, "name": "会员日"}
+# The demo's member day, seeded into the programme; operators change it there (PATCH /api/v1/admin/programme).
+MEMBER_DAY = {"member_day_enabled": True, "member_day_of_month": 8, "member_day_multiplier_pct": 200,
+              "member_day_name": "会员日"}
 WIN_BACK = {"silent_days": 60, "penalty_points": 0}  # a penalty > 0 deducts points from silent members
 BATCH_SIZE = 500  # messages per job
 PUSH_CONCURRENCY = 8  # calls to WeChat in flight per job

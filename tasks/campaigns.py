@@ -24,7 +24,7 @@ from app.points import service as ledger
 from app.points.models import LedgerEntry, PointAccount, PointsLot
 from app.programme import service as programme
 from app.segments import service as segments
-from config.jobs import BIRTHDAYS, MEMBER_DAY, WIN_BACK
+from config.jobs import BIRTHDAYS, WIN_BACK
 from mall.models import Item, Order
 from tasks import delivery
 from tasks.models import Automation, MessageTemplate, SubscribeGrant
@@ -109,43 +109,94 @@ def run_birthdays(day: str | None = None) -> dict[str, Any]:
 
 
 # ---- member day
+# The programme's settings say which day of the month it is, its multiplier and its name, and whether
+# there is one at all. Its campaigns (marked `member_day`) follow the settings for today and the days
+# ahead: one that no longer matches is deactivated and loses the mark (it never was a member day), and
+# the matching ones are made. One an operator switched off by hand stays off while it matches. Those of
+# past days are history and stay as they ran; none is made for a day already past (a back-dated event
+# would be multiplied).
 
 def member_day_of(month_start: date) -> date:
-    return month_start.replace(day=min(MEMBER_DAY["day_of_month"], 28))
+    return month_start.replace(day=min(programme.current().member_day_of_month, 28))
+
+
+def _wanted_campaigns() -> list[tuple[str, int, list[str] | None]]:
+    """(name, multiplier, levels or None for everyone) of a member day's campaigns: the programme's
+    multiplier for everyone, and a higher one for levels whose rights say so."""
+    settings = programme.current()
+    by_pct: dict[int, list[str]] = {}
+    for level in levels.definitions():
+        if level.member_day_multiplier_pct > settings.member_day_multiplier_pct:
+            by_pct.setdefault(level.member_day_multiplier_pct, []).append(level.code)
+    return [(settings.member_day_name, settings.member_day_multiplier_pct, None)] + [
+        (f"{settings.member_day_name}(等级权益 {pct / 100:g} 倍)", pct, codes) for pct, codes in by_pct.items()]
 
 
 def ensure_member_day_campaign(day: date) -> list[int]:
-    """The campaigns that make `day` the member day: the programme's multiplier for everyone, and a
-    higher one for levels whose rights say so (campaigns don't stack: the best one applies)."""
+    """The campaigns that make `day` the member day, as the settings say (campaigns don't stack: the
+    best one applies); none when member days are off. On today or a day ahead, the active member-day
+    campaigns of that day that no longer match the settings are retired."""
+    if not programme.current().member_day_enabled:
+        return []
     start = clock.local_midnight(day)
     end = clock.local_midnight(day + timedelta(days=1))
-    wanted: dict[int, list[str] | None] = {MEMBER_DAY["multiplier_pct"]: None}
-    for level in levels.definitions():
-        if level.member_day_multiplier_pct > MEMBER_DAY["multiplier_pct"]:
-            wanted.setdefault(level.member_day_multiplier_pct, []).append(level.code)
+    existing = list(db.session.scalars(select(Campaign).where(
+        Campaign.member_day.is_(True), Campaign.starts_at == start).order_by(Campaign.id)))
     ids = []
-    for pct, codes in wanted.items():
-        name = MEMBER_DAY["name"] if codes is None else f"{MEMBER_DAY['name']}(等级权益 {pct / 100:g} 倍)"
-        existing = db.session.scalar(select(Campaign.id).where(Campaign.name == name, Campaign.starts_at == start))
-        if existing is None:
+    for name, pct, codes in _wanted_campaigns():
+        campaign = next((c for c in existing if (c.name, c.multiplier_pct, c.level_codes, c.ends_at)
+                         == (name, pct, codes, end)), None)
+        if campaign is None:
             campaign = Campaign(name=name, grade="B", starts_at=start, ends_at=end, multiplier_pct=pct,
-                                level_codes=codes, active=True)
+                                level_codes=codes, active=True, member_day=True)
             db.session.add(campaign)
             db.session.flush()
-            existing = campaign.id
-        ids.append(existing)
+        ids.append(campaign.id)
+    if day >= clock.today():
+        for campaign in existing:
+            if campaign.active and campaign.id not in ids:
+                _retire(campaign)
     db.session.commit()
     return ids
 
 
-def prepare_member_days() -> int:
-    """Make sure this month's and next month's member days have their campaigns."""
-    first = clock.today().replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return sum(len(ensure_member_day_campaign(member_day_of(m))) for m in (first, following))
+def _retire(campaign: Campaign) -> None:
+    campaign.active = False
+    campaign.member_day = False
+
+
+def _member_days_ahead() -> list[Campaign]:
+    """The active member-day campaigns of today and the days ahead."""
+    return list(db.session.scalars(select(Campaign).where(
+        Campaign.member_day.is_(True), Campaign.active.is_(True),
+        Campaign.starts_at >= clock.local_midnight(clock.today()))))
+
+
+def prepare_member_days() -> dict[str, Any]:
+    """Make this month's (unless past) and next month's member days have their campaigns, and retire
+    those of days ahead made under other settings (another day, multiplier or name, or member days off)."""
+    ahead = {c.id for c in _member_days_ahead()}
+    enabled = programme.current().member_day_enabled
+    days: list[date] = []
+    if enabled:
+        today = clock.today()
+        first = today.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        days = [d for d in (member_day_of(first), member_day_of(following)) if d >= today]
+    ids = [campaign_id for d in days for campaign_id in ensure_member_day_campaign(d)]
+    for campaign in _member_days_ahead():
+        if campaign.id not in ids:
+            _retire(campaign)
+    db.session.commit()
+    summary = ({"member_day": True, "days": [d.isoformat() for d in days], "campaigns": len(ids)} if enabled
+               else {"member_day": False, "reason": "disabled"})
+    return {**summary, "deactivated": len(ahead - set(ids))}
 
 
 def run_member_day(day: str | None = None) -> dict[str, Any]:
+    settings = programme.current()
+    if not settings.member_day_enabled:
+        return {"member_day": False, "reason": "disabled"}
     today = date.fromisoformat(day) if day else clock.today()
     if today != member_day_of(today.replace(day=1)):
         return {"member_day": False}
@@ -154,13 +205,13 @@ def run_member_day(day: str | None = None) -> dict[str, Any]:
         select(Member.id, Member.nickname).join(SubscribeGrant, SubscribeGrant.member_id == Member.id)
         .where(Member.status == "active", SubscribeGrant.template_code == "member_day", SubscribeGrant.remaining > 0)
         .order_by(Member.id)).all()
-    multiplier = f"{MEMBER_DAY['multiplier_pct'] / 100:g}"
-    targets = [(member_id, {"nickname": nickname or "会员", "multiplier": multiplier, "date": today.isoformat()})
-               for member_id, nickname in opted_in]
+    multiplier = f"{settings.member_day_multiplier_pct / 100:g}"
+    targets = [(member_id, {"nickname": nickname or "会员", "multiplier": multiplier, "date": today.isoformat(),
+                            "name": settings.member_day_name}) for member_id, nickname in opted_in]
     run_id = delivery.start_run("member_day", today.isoformat(), "member_day", targets)
     jobs = delivery.fan_out(run_id)
     text = delivery.group_text(_template("member_day"), {"count": len(targets), "date": today.isoformat(),
-                                                         "multiplier": multiplier})
+                                                         "multiplier": multiplier, "name": settings.member_day_name})
     if text:
         delivery.queue_for_robots(f"member_day:{today.isoformat()}", text)
     return {"member_day": True, "members": len(targets), "run_id": run_id, "jobs": jobs}

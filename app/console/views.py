@@ -45,7 +45,9 @@ ITEM_LABELS = {"sku": "商品编码", "kind": "类型", "category": "分类", "t
 PROGRAMME_LABELS = {"name": "会员计划名称", "points_name": "积分名称", "points_per_yuan": "多少积分值 1 元",
                     "expiry_policy": "有效期规则", "expiry_days": "有效天数(按天过期时)",
                     "expiry_years": "年度清零:获得后第几年末过期", "poster_template": "默认海报设计",
-                    "referral_qualify_on": "邀请达标条件"}
+                    "referral_qualify_on": "邀请达标条件", "member_day_enabled": "开启会员日",
+                    "member_day_of_month": "会员日:每月几号(1-28)", "member_day_multiplier_pct": "会员日积分倍数(%)",
+                    "member_day_name": "会员日名称"}
 # Each export computes only the figure it needs: (figure function, rows picked from its result).
 EXPORTS = {
     "members_daily": (figures.members, lambda f: f["daily"]),

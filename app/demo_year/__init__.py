@@ -108,9 +108,10 @@ class DemoYear:
                                     "programme only (create a fresh database, run `flask db upgrade`, then seed-year)")
         from app.demo import seed as seed_demo
         from app.programme import service as programme
+        from config.jobs import MEMBER_DAY
         from config.programme import PROGRAMME
 
-        programme.ensure_programme(**PROGRAMME)
+        programme.ensure_programme(**PROGRAMME, **MEMBER_DAY)
         db.session.commit()
         programme.update({"expiry_policy": "days", "expiry_days": self.expiry_days})
         lines = list(seed_demo())

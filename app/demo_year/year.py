@@ -87,7 +87,8 @@ class Year:
 
     def run(self) -> Iterator[date]:
         """Simulate day by day, yielding each business day once done."""
-        member_days = {d for d in range(self.days + 1) if (self.first_day + timedelta(days=d)).day == 8}
+        day_of_month = self.programme.member_day_of_month if self.programme.member_day_enabled else None
+        member_days = {d for d in range(self.days + 1) if (self.first_day + timedelta(days=d)).day == day_of_month}
         registrations = self.population.registration_days(self.members, self.days + 1, member_days)
         by_day: dict[int, int] = {}
         for index in registrations:

@@ -71,6 +71,9 @@ class Campaign(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     message: Mapped[str | None] = mapped_column(String(500))  # announced on its first day (tasks.campaigns)
     segment: Mapped[str | None] = mapped_column(String(64))
+    # Made by the member-day job from the programme's settings (tasks.campaigns); one retired before its
+    # day because the settings changed loses the mark.
+    member_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     __table_args__ = (

@@ -125,6 +125,10 @@ class ProgrammeOut(BaseModel):
     expiry_years: int
     poster_template: str = Field(description="默认海报设计")
     referral_qualify_on: Literal["phone", "first_purchase"] = Field(description="邀请达标条件:绑定手机号或首次消费")
+    member_day_enabled: bool = Field(description="是否开启会员日")
+    member_day_of_month: int = Field(description="会员日:每月几号(1-28)")
+    member_day_multiplier_pct: int = Field(description="会员日积分倍数,200 表示双倍;等级权益更高的按等级")
+    member_day_name: str = Field(description="会员日名称,会员看到的活动名")
 
 
 class ProgrammeUpdate(BaseModel):
@@ -137,6 +141,10 @@ class ProgrammeUpdate(BaseModel):
     expiry_years: StrictInt | None = Field(default=None, ge=0, le=10)
     poster_template: str | None = Field(default=None, max_length=32)
     referral_qualify_on: Literal["phone", "first_purchase"] | None = None
+    member_day_enabled: StrictBool | None = None
+    member_day_of_month: StrictInt | None = Field(default=None, ge=1, le=28, description="28 号以内,每个月都有")
+    member_day_multiplier_pct: StrictInt | None = Field(default=None, ge=100, le=1000, description="200 表示双倍")
+    member_day_name: str | None = Field(default=None, min_length=1, max_length=16)
 
     @field_validator("poster_template")
     @classmethod

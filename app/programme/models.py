@@ -34,6 +34,12 @@ class Programme(db.Model):
     poster_template: Mapped[str] = mapped_column(String(32), default="classic", server_default="classic")
     # When an invitee counts, and both sides are rewarded: a bound phone, or a first purchase.
     referral_qualify_on: Mapped[str] = mapped_column(String(16), default="phone", server_default="phone")
+    # The member day (tasks.campaigns): on or off, its day of the month (1..28, so every month has
+    # one), the multiplier everyone gets that day (levels may give more), and what members see it called.
+    member_day_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    member_day_of_month: Mapped[int] = mapped_column(SmallInteger, default=8, server_default="8")
+    member_day_multiplier_pct: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
+    member_day_name: Mapped[str] = mapped_column(String(16), default="会员日", server_default="会员日")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
     __table_args__ = (
@@ -42,4 +48,6 @@ class Programme(db.Model):
         CheckConstraint("expiry_policy IN ('never', 'days', 'month_end', 'annual')", name="expiry_policy_known"),
         CheckConstraint("referral_qualify_on IN ('phone', 'first_purchase')", name="referral_qualify_on_known"),
         CheckConstraint("expiry_days > 0 AND expiry_years >= 0", name="expiry_lengths_valid"),
+        CheckConstraint("member_day_of_month BETWEEN 1 AND 28", name="member_day_of_month_range"),
+        CheckConstraint("member_day_multiplier_pct BETWEEN 100 AND 1000", name="member_day_multiplier_range"),
     )

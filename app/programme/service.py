@@ -27,6 +27,10 @@ class ProgrammeView:
     downgrade_on_growth_reversal: bool = True
     poster_template: str = "classic"
     referral_qualify_on: str = "phone"
+    member_day_enabled: bool = True
+    member_day_of_month: int = 8
+    member_day_multiplier_pct: int = 200
+    member_day_name: str = "会员日"
 
     def money_cents(self, points: int) -> int:
         """The money value of `points` in fen, rounded down (a liability is never overstated by rounding)."""
@@ -58,7 +62,8 @@ def _load(session: Session) -> ProgrammeView:
         row = session.get(Programme, 1)
     return ProgrammeView(row.name, row.points_name, row.points_per_yuan, row.expiry_policy,
                          row.expiry_days, row.expiry_years, row.downgrade_on_growth_reversal,
-                         row.poster_template, row.referral_qualify_on)
+                         row.poster_template, row.referral_qualify_on, row.member_day_enabled,
+                         row.member_day_of_month, row.member_day_multiplier_pct, row.member_day_name)
 
 
 def current() -> ProgrammeView:
