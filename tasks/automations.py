@@ -24,12 +24,16 @@ from tasks.models import Automation, SendLog
 log = logging.getLogger(__name__)
 
 
+def switched_on(code: str) -> Automation | None:
+    """The automation if it is switched on."""
+    row = db.session.get(Automation, code)
+    return row if row is not None and row.active else None
+
+
 def _on(code: str, member_id: int) -> bool:
     """Whether the automation is switched on for this member (and the member in its segment, if any)."""
-    row = db.session.get(Automation, code)
-    if row is None or not row.active:
-        return False
-    return row.segment is None or segments.is_member(member_id, row.segment)
+    row = switched_on(code)
+    return row is not None and (row.segment is None or segments.is_member(member_id, row.segment))
 
 
 def _send_now(kind: str, template_code: str, member_id: int, variables: dict) -> None:

@@ -26,20 +26,14 @@ from app.programme import service as programme
 from app.segments import service as segments
 from config.jobs import BIRTHDAYS, WIN_BACK
 from mall.models import Item, Order
-from tasks import delivery
-from tasks.models import Automation, MessageTemplate, SubscribeGrant
+from tasks import automations, delivery
+from tasks.models import MessageTemplate, SubscribeGrant
 
 log = logging.getLogger(__name__)
 
 
 def _template(code: str) -> MessageTemplate:
     return db.session.get(MessageTemplate, code)
-
-
-def _automation(code: str) -> Automation | None:
-    """The automation if it is switched on."""
-    row = db.session.get(Automation, code)
-    return row if row is not None and row.active else None
 
 
 # ---- birthdays
@@ -261,7 +255,7 @@ def run_expiry_warnings(day: str | None = None) -> dict[str, Any]:
     """Points expiring in 30 and 7 days, and levels expiring in 30 and 7 days: one push each."""
     today = date.fromisoformat(day) if day else clock.today()
     result: dict[str, Any] = {}
-    automation = _automation("points_expiring")
+    automation = automations.switched_on("points_expiring")
     if automation is not None:
         for ahead in (30, 7):
             start = clock.local_midnight(today + timedelta(days=ahead))

@@ -11,7 +11,7 @@ from app.extensions import db
 
 def current() -> CheckinSettings:
     """The row itself, in this request's session (the snapshot's copy is detached, for reading)."""
-    return service._load_settings(db.session)
+    return service.load_settings(db.session)
 
 
 def update_settings(fields: dict[str, Any]) -> CheckinSettings:

@@ -33,7 +33,7 @@ class CheckinResult:
 snapshots.watch(CheckinSettings, "checkin_settings")
 
 
-def _load_settings(session) -> CheckinSettings:
+def load_settings(session) -> CheckinSettings:
     row = session.get(CheckinSettings, 1)
     if row is None:  # a new database: the demo table, written in the loader's own transaction
         session.execute(insert(CheckinSettings).values(id=1, **DEMO_CHECKIN).on_conflict_do_nothing())
@@ -44,7 +44,7 @@ def _load_settings(session) -> CheckinSettings:
 
 def settings() -> CheckinSettings:
     """The check-in table (a detached row from a process-wide snapshot, see `app.snapshots`)."""
-    return snapshots.get("checkin_settings", _load_settings)
+    return snapshots.get("checkin_settings", load_settings)
 
 
 def event_id(member_id: int, day: date) -> str:

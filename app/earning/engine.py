@@ -8,8 +8,11 @@ answer "why did I get nothing". A `refund` event takes back the matching share o
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, select, text, update
@@ -178,7 +181,8 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     if event.type == "refund":
         results = _refund(event, row_id, occurred, attrs)
     else:
-        level, in_segment = _LevelOnce(event.member_id), _SegmentsOnce(event.member_id)
+        # whether the member is in a segment, asked of the database at most once per segment and event
+        level, in_segment = _LevelOnce(event.member_id), functools.cache(partial(segments.is_member, event.member_id))
         results = [_apply(rule, event, row_id, occurred, attrs, level, in_segment, counts.get(rule.id), awards)
                    for rule in rules] or [
             RuleResult(rule="-", status="rejected", reason="no_rule")]
@@ -222,25 +226,12 @@ class _LevelOnce:
         return self.value
 
 
-class _SegmentsOnce:
-    """Whether the member is in a segment, asked of the database once per segment and event."""
-
-    def __init__(self, member_id: int) -> None:
-        self.member_id = member_id
-        self.known: dict[str, bool] = {}
-
-    def __call__(self, segment: str) -> bool:
-        if segment not in self.known:
-            self.known[segment] = segments.is_member(self.member_id, segment)
-        return self.known[segment]
-
-
 def _capped(rule: EarnRule) -> bool:
     return any(cap is not None for cap in (rule.cap_per_day, rule.cap_per_week, rule.cap_per_month, rule.cap_lifetime))
 
 
 def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict, level: _LevelOnce,
-           in_segment: _SegmentsOnce, counts: tuple[int, int, int, int] | None,
+           in_segment: Callable[[str], bool], counts: tuple[int, int, int, int] | None,
            awards: list[dict[str, Any]]) -> RuleResult:
     def rejected(reason: str) -> RuleResult:
         return RuleResult(rule=rule.code, status="rejected", reason=reason)
