@@ -1,6 +1,8 @@
 """Daily check-in, with a controllable clock (Asia/Shanghai business days)."""
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -153,3 +155,35 @@ def test_calendar_shows_the_month_the_streak_and_tomorrow(app, client):
     for bad in ("month=2026-13", "month=June", "month=2026-06&x=1", "month=0000-01"):
         assert client.get(f"/api/v1/checkins?{bad}", headers=headers).status_code == 422
     assert client.post("/api/v1/checkins/makeups", json={"day": "not-a-date"}, headers=headers).status_code == 422
+
+
+def test_a_make_up_committed_while_a_check_in_waits_for_the_lock_counts_for_the_streak(app):
+    """Check-in sends its lock and its insert in one round trip, yet the insert's snapshot is taken
+    after the lock is granted: yesterday's row, committed by the lock's previous holder, counts."""
+    with app.app_context():
+        seed_rules()
+        member = make_member()
+    clock.freeze(at(2026, 6, 10, 9))
+    holding, result = threading.Event(), {}
+
+    def make_up_holding_the_lock():
+        with app.app_context():
+            checkin._lock(member)
+            db.session.add(Checkin(member_id=member, day=at(2026, 6, 9).date(), made_up=True, streak=1,
+                                   created_at=clock.now()))
+            db.session.flush()
+            holding.set()
+            time.sleep(0.5)
+            db.session.commit()
+            db.session.remove()
+
+    def check_in():
+        with app.app_context():
+            holding.wait()
+            result["streak"] = checkin.check_in(member).streak
+            db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(make_up_holding_the_lock), pool.submit(check_in)]:
+            future.result()
+    assert result["streak"] == 2

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -233,3 +234,43 @@ def test_bad_level_definitions_are_refused(app, client, body):
     response = client.post("/api/v1/admin/levels", json=body, headers=headers)
     assert 400 <= response.status_code < 500 and "error" in response.get_json()
     assert len(client.get("/api/v1/levels").get_json()["items"]) == 5
+
+
+def test_an_earning_event_sees_a_level_change_committed_while_it_waited_for_the_account(app):
+    """The engine reads the member's level for its promotion check after the account lock, so a
+    level written by the lock's previous holder counts (read before the lock, it would be stale)."""
+    with app.app_context():
+        seed_rules()
+        seed_levels()
+        member = make_member()
+        grow(member, 2_000, "base")
+        assert level(member) == "silver"
+    changed, result = threading.Event(), {}
+
+    def operator_moves_the_member_down():
+        with app.app_context():
+            ledger.lock_account(member)  # the lock every writer of a member's level takes first
+            db.session.execute(MemberLevel.__table__.update().where(MemberLevel.member_id == member)
+                               .values(level_code="registered"))
+            changed.set()
+            time.sleep(0.5)
+            db.session.commit()
+            db.session.remove()
+
+    def member_checks_in():
+        with app.app_context():
+            changed.wait()
+            result["growth"] = engine.process(engine.Event("checkin", member, "late-checkin",
+                                                           attributes={"points": 5, "streak": 1})).growth
+            db.session.remove()
+
+    threads = [threading.Thread(target=operator_moves_the_member_down), threading.Thread(target=member_checks_in)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        assert result["growth"] > 0
+        # 2,000+ growth at "registered": the check-in's growth check promotes the member back to silver
+        assert level(member) == "silver"
+        assert changes(member)[-1] == ("registered", "silver", "promotion")

@@ -56,13 +56,19 @@ def reward_for(streak: int, cycle: list[int]) -> int:
     return cycle[(streak - 1) % len(cycle)] if cycle else 0
 
 
+def _lock_name(member_id: int) -> str:
+    """The lock that serialises a member's check-ins and make-ups: the one the engine takes for check-in events."""
+    return locks.earning("checkin", member_id)
+
+
 def _lock(member_id: int) -> None:
-    """Serialise a member's check-ins and make-ups; it is the lock the engine takes for check-in events."""
-    locks.hold(locks.earning("checkin", member_id))
+    locks.hold(_lock_name(member_id))
 
 
 # Today's row with its streak (yesterday's plus one) and the month's count including it, for an
-# active member; no row back means already checked in today, or no such member.
+# active member; no row back means already checked in today, or no such member. It runs once the
+# member's check-in lock is granted (sent with it in one round trip), so a make-up committed just
+# before is seen.
 _CHECK_IN_SQL = text("""
 INSERT INTO checkins (member_id, day, made_up, streak, created_at)
 SELECT id, :day, false,
@@ -78,10 +84,10 @@ def check_in(member_id: int) -> CheckinResult:
     """Check in for today (business day in the programme's time zone)."""
     day = clock.today()
     first, after = _month(day)
-    _lock(member_id)
     cfg = settings()
-    row = db.session.execute(_CHECK_IN_SQL, {"member_id": member_id, "day": day, "yesterday": day - timedelta(days=1),
-                                             "now": clock.now(), "first": first, "after": after}).first()
+    row = locks.hold_then(_lock_name(member_id), _CHECK_IN_SQL, {
+        "member_id": member_id, "day": day, "yesterday": day - timedelta(days=1), "now": clock.now(),
+        "first": first, "after": after})
     if row is None:
         db.session.rollback()
         if not db.session.scalar(select(Member.id).where(Member.id == member_id, Member.status == "active")):

@@ -139,7 +139,10 @@ SELECT event.id, (SELECT jsonb_object_agg(rule_id, jsonb_build_array(day, week, 
 FROM event
 """).bindparams(bindparam("attributes", type_=JSONB), bindparam("capped", type_=ARRAY(Integer)))
 
-# The event's outcome and the awards that caps and budgets count, in one statement.
+# The event's outcome and the awards that caps and budgets count, in one statement. It also reads
+# the member's stored level for the growth announcement that follows: any earn has locked the
+# member's account by now, and every writer of member_levels holds that lock first, so this
+# statement's snapshot sees the level as it is (the levels feature then need not read it again).
 _OUTCOME_SQL = text("""
 WITH awards AS (
     INSERT INTO rule_awards (rule_id, member_id, event_row_id, business_date, points, growth,
@@ -151,6 +154,7 @@ WITH awards AS (
 )
 UPDATE earning_events SET status = :status, points = :points, growth = :growth, outcome = :outcome
 WHERE id = :row_id
+RETURNING (SELECT level_code FROM member_levels WHERE member_id = :member_id) AS stored_level
 """).bindparams(bindparam("awards", type_=JSONB), bindparam("outcome", type_=JSONB))
 
 
@@ -178,23 +182,27 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
         return _replay(event, print_)
     row_id, counts = row.id, {int(rule): tuple(n) for rule, n in (row.counts or {}).items()}
     awards: list[dict[str, Any]] = []
+    grown: list[tuple[int, int, str]] = []  # (growth after, growth earned, rule code) per awarding rule
     if event.type == "refund":
         results = _refund(event, row_id, occurred, attrs)
     else:
         # whether the member is in a segment, asked of the database at most once per segment and event
         level, in_segment = _LevelOnce(event.member_id), functools.cache(partial(segments.is_member, event.member_id))
-        results = [_apply(rule, event, row_id, occurred, attrs, level, in_segment, counts.get(rule.id), awards)
+        results = [_apply(rule, event, row_id, occurred, attrs, level, in_segment, counts.get(rule.id), awards, grown)
                    for rule in rules] or [
             RuleResult(rule="-", status="rejected", reason="no_rule")]
-        if event.type == "purchase":
-            signals.purchase_recorded.send(None, member_id=event.member_id)
     points = sum(r.points for r in results)
     growth = sum(r.growth for r in results)
     paid = [r for r in results if r.status != "rejected"]
     final = ("reversed" if event.type == "refund" else "awarded") if paid else "rejected"
-    db.session.execute(_OUTCOME_SQL, {
+    stored_level = db.session.execute(_OUTCOME_SQL, {
         "member_id": event.member_id, "row_id": row_id, "awards": awards, "now": clock.now(), "status": final,
-        "points": points, "growth": growth, "outcome": [asdict(r) for r in results]})
+        "points": points, "growth": growth, "outcome": [asdict(r) for r in results]}).scalar()
+    if grown:  # once per event: the growth after its last award, all it earned
+        ledger.announce_growth(event.member_id, grown[-1][0], sum(n for _, n, _ in grown), grown[-1][2],
+                               stored_level=stored_level)
+    if event.type == "purchase":
+        signals.purchase_recorded.send(None, member_id=event.member_id)
     if commit:
         db.session.commit()
     return EventResult(row_id, event.event_id, final, points, growth, results)
@@ -232,7 +240,7 @@ def _capped(rule: EarnRule) -> bool:
 
 def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict, level: _LevelOnce,
            in_segment: Callable[[str], bool], counts: tuple[int, int, int, int] | None,
-           awards: list[dict[str, Any]]) -> RuleResult:
+           awards: list[dict[str, Any]], grown: list[tuple[int, int, str]]) -> RuleResult:
     def rejected(reason: str) -> RuleResult:
         return RuleResult(rule=rule.code, status="rejected", reason=reason)
 
@@ -263,8 +271,10 @@ def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs:
             return rejected("budget_exhausted")
     outcome = ledger.earn(event.member_id, points, growth=growth, key=f"event:{row_id}:rule:{rule.id}",
                           reason_code=rule.code, reason=rule.name, hold_days=rule.hold_days if points else 0,
-                          source_type="rule", source_id=str(rule.id), commit=False)
+                          source_type="rule", source_id=str(rule.id), commit=False, announce_growth=False)
     ids = {e.currency: e.id for e in outcome.entries}
+    grown.extend((e.balance_after, e.amount, rule.code) for e in outcome.entries
+                 if e.currency == "growth" and not outcome.replayed)
     awards.append({"rule_id": rule.id, "business_date": day.isoformat(), "points": points, "growth": growth,
                    "points_entry_id": ids.get("points"), "growth_entry_id": ids.get("growth")})
     return RuleResult(rule=rule.code, status="awarded", points=points, growth=growth, multiplier_pct=pct,

@@ -96,10 +96,14 @@ def _place(state: MemberLevel, target: LevelDefinition, reason: str, detail: str
 
 
 _LEVEL_CODE = select(MemberLevel.level_code).where(MemberLevel.member_id == bindparam("member_id"))
+_NOT_READ = object()
 
 
-def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason_code: str) -> None:
-    """Inside the ledger's transaction: promote at once; on growth taken back, drop if the programme says so."""
+def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason_code: str,
+                      stored_level: str | None | object = _NOT_READ) -> None:
+    """Inside the ledger's transaction: promote at once; on growth taken back, drop if the programme says so.
+    `stored_level` is the member's level code as stored, when the sender read it after taking the
+    account lock (the earning engine does, in its outcome statement)."""
     if not definitions():
         return
     if delta > 0:
@@ -107,7 +111,8 @@ def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason
         # does now, so a plain read is current; most earns promote nobody and stop here.
         # A level with a condition (first purchase) is looked at only when this growth crosses its
         # threshold; a purchase made after crossing it promotes through `on_purchase_recorded`.
-        code = db.session.execute(_LEVEL_CODE, {"member_id": member_id}).scalar()
+        code = stored_level if stored_level is not _NOT_READ else (
+            db.session.execute(_LEVEL_CODE, {"member_id": member_id}).scalar())
         if code is not None and not any(
                 level.rank > _rank(code) and growth >= level.threshold
                 and (level.condition == "growth" or growth - delta < level.threshold) for level in definitions()):

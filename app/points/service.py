@@ -64,8 +64,12 @@ ORDER BY e.id
 
 def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason: str, growth: int = 0,
          hold_days: int = 0, source_type: str | None = None, source_id: str | None = None,
-         operator_id: int | None = None, kind: str = "earn", commit: bool = True) -> Outcome:
+         operator_id: int | None = None, kind: str = "earn", commit: bool = True,
+         announce_growth: bool = True) -> Outcome:
     """Give points (in a lot that expires by the programme's policy) and/or growth value.
+
+    With `announce_growth=False` (and `commit=False`) the caller tells listeners about the growth
+    itself, by `announce_growth` before it commits (the earning engine does, once per event).
 
     With `hold_days` the points are pending until then: not spendable, released by themselves
     when due, and cancellable by reversing the entry (a refund inside the return window)."""
@@ -96,7 +100,7 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
             raise RuntimeError("earn wrote nothing for an active member")  # pragma: no cover
         return posting.replay(key, print_)
     for row in rows:
-        if row.currency == "growth":
+        if row.currency == "growth" and announce_growth:
             _growth_changed(member_id, row.balance_after, row.amount, reason_code)
     if commit:  # first: the member's account row stays locked until the commit
         db.session.commit()
@@ -390,9 +394,17 @@ def settle_member(member_id: int) -> None:
     db.session.commit()
 
 
-def _growth_changed(member_id: int, growth: int, delta: int, reason_code: str) -> None:
+def _growth_changed(member_id: int, growth: int, delta: int, reason_code: str, **known) -> None:
     """Tell listeners (levels) inside this transaction, so a promotion commits with its growth."""
-    signals.growth_changed.send(None, member_id=member_id, growth=growth, delta=delta, reason_code=reason_code)
+    signals.growth_changed.send(None, member_id=member_id, growth=growth, delta=delta, reason_code=reason_code,
+                                **known)
+
+
+def announce_growth(member_id: int, growth: int, delta: int, reason_code: str, *, stored_level: str | None) -> None:
+    """For a caller of `earn(announce_growth=False)`: tell listeners about growth it earned, with
+    the member's stored level code (`member_levels`) read after the account lock was taken, so the
+    levels feature need not read it again."""
+    _growth_changed(member_id, growth, delta, reason_code, stored_level=stored_level)
 
 
 def _outcome(op_id: int, extra: dict | None = None) -> Outcome:
