@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-from psycopg.rows import namedtuple_row
-from sqlalchemy import exc, text
+from sqlalchemy import text
 from sqlalchemy.sql.elements import TextClause
 
+from app import pipeline
 from app.extensions import db
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
-_compiled: dict[TextClause, str] = {}
 
 
 def hold(name: str) -> None:
@@ -31,29 +29,15 @@ def hold(name: str) -> None:
 def hold_then(name: str, statement: TextClause, params: dict[str, Any]):
     """Hold the lock `name`, then run `statement` (plain-typed parameters) and return its first row.
 
-    Both go to the server in one round trip (psycopg's pipeline mode, with the transaction's BEGIN
-    when it is the first thing the transaction does), yet run as two statements, in order: the
-    statement starts, and takes its snapshot, only once the lock is granted, so it sees everything
-    committed by whoever held the lock before. Returns a named tuple, or None for no row."""
+    Both go to the server in one round trip (`app.pipeline`, with the transaction's BEGIN when it
+    is the first thing the transaction does), yet run as two statements, in order: the statement
+    starts, and takes its snapshot, only once the lock is granted, so it sees everything committed
+    by whoever held the lock before. Returns a named tuple, or None for no row."""
     if _holding(name):
         return db.session.execute(statement, params).first()
-    connection = db.session.connection()
-    sql = _compiled.get(statement)
-    if sql is None:
-        sql = _compiled[statement] = str(statement.compile(dialect=connection.dialect))
-    raw = connection.connection.driver_connection
-    try:
-        with raw.pipeline(), raw.cursor(row_factory=namedtuple_row) as cursor:
-            cursor.execute(_LOCK_SQL, {"name": name})
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    except psycopg.Error as error:  # as SQLAlchemy would raise it, so the usual handlers apply
-        raise exc.DBAPIError.instance(sql, params, error, psycopg.Error) from error
+    row = pipeline.send([(_LOCK, {"name": name}), (statement, params)])
     _note(name)
     return row
-
-
-_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(name)s, 0))"
 
 
 def _holding(name: str) -> bool:

@@ -274,3 +274,45 @@ def test_an_earning_event_sees_a_level_change_committed_while_it_waited_for_the_
         # 2,000+ growth at "registered": the check-in's growth check promotes the member back to silver
         assert level(member) == "silver"
         assert changes(member)[-1] == ("registered", "silver", "promotion")
+
+
+def test_check_ins_below_the_next_threshold_commit_alone_and_the_one_reaching_it_promotes(member):
+    """A check-in that cannot reach a higher level commits with its last statement; the one whose
+    growth reaches silver still goes through the level check, inside its transaction."""
+    from app.checkin import service as checkin
+    from app.earning.models import EarningEvent
+
+    grow(member, 1_997, "base")  # placed at the lowest level
+    clock.freeze(datetime(2026, 3, 2, 9, tzinfo=SHANGHAI))
+    first = checkin.check_in(member)
+    assert first.growth == 2
+    db.session.remove()  # what another connection sees: the whole check-in, committed
+    assert (growth(member), level(member)) == (1_999, "registered")
+    event = db.session.scalars(select(EarningEvent).where(EarningEvent.member_id == member)).one()
+    assert (event.status, event.points, event.growth) == ("awarded", first.points, 2)
+    assert event.outcome[0]["status"] == "awarded"
+
+    clock.advance(timedelta(days=1))
+    checkin.check_in(member)
+    db.session.remove()
+    assert (growth(member), level(member)) == (2_001, "silver")
+    assert changes(member)[-1] == ("registered", "silver", "promotion")
+
+
+def test_a_check_in_places_a_member_not_placed_yet_at_the_lowest_level(member):
+    from app.checkin import service as checkin
+
+    assert db.session.get(MemberLevel, member) is None
+    checkin.check_in(member)
+    db.session.remove()
+    assert level(member) == "registered"
+
+
+def test_growth_leaves_the_level_alone_only_below_every_higher_threshold(member):
+    # the demo ladder: registered 0, bronze 0 (with a first purchase), silver 2,000, gold 10,000
+    assert levels.growth_leaves_level_alone("registered", 1_999, 2)
+    assert levels.growth_leaves_level_alone("gold", 1_999, 2)  # whatever level the member holds by then
+    assert not levels.growth_leaves_level_alone("registered", 2_000, 2)
+    assert not levels.growth_leaves_level_alone("silver", 2_001, 2)  # silver may have been lost meanwhile
+    assert not levels.growth_leaves_level_alone(None, 5, 5)  # not placed yet: the check places them
+    assert not levels.growth_leaves_level_alone("retired-code", 5, 5)

@@ -93,11 +93,16 @@ def check_in(member_id: int) -> CheckinResult:
         if not db.session.scalar(select(Member.id).where(Member.id == member_id, Member.status == "active")):
             raise Unauthorized("账号不存在或已注销", code="member_inactive")
         raise Conflict("今天已经签到过了,明天再来吧", code="already_checked_in")
+    # without a monthly reward to add, the day's event commits the check-in itself (in one round
+    # trip with its last statement, when it has nothing more to decide)
+    monthly = _monthly_reward(cfg, row.month_days)
     result = engine.process(engine.Event("checkin", member_id, event_id(member_id, day),
                                          attributes={"points": reward_for(row.streak, cfg.cycle_rewards),
-                                                     "streak": row.streak}), commit=False)
-    bonus = _monthly_bonus(member_id, day, cfg, row.month_days)
-    db.session.commit()
+                                                     "streak": row.streak}), commit=not monthly)
+    bonus = 0
+    if monthly:
+        bonus = _monthly_bonus(member_id, day, cfg, row.month_days)
+        db.session.commit()
     return CheckinResult(day, row.streak, result.points, result.growth, bonus)
 
 
@@ -162,9 +167,14 @@ def _month_days(member_id: int, day: date) -> int:
         Checkin.member_id == member_id, Checkin.day >= first, Checkin.day < after))
 
 
+def _monthly_reward(cfg: CheckinSettings, count: int) -> int:
+    """The monthly cumulative reward for reaching `count` days this month (0 if `count` is no threshold)."""
+    return int(cfg.monthly_rewards.get(str(count), 0))
+
+
 def _monthly_bonus(member_id: int, day: date, cfg: CheckinSettings, count: int) -> int:
     """Give a monthly cumulative reward when this check-in makes `count` days, one of its thresholds (once)."""
-    reward = int(cfg.monthly_rewards.get(str(count), 0))
+    reward = _monthly_reward(cfg, count)
     if not reward:
         return 0
     result = engine.process(engine.Event("checkin_monthly", member_id,

@@ -9,6 +9,7 @@ answer "why did I get nothing". A `refund` event takes back the matching share o
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -18,11 +19,12 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from app import clock, locks, signals, snapshots
+from app import clock, locks, pipeline, signals, snapshots
 from app.earning import multipliers
 from app.earning.models import EarningEvent, EarnRule, RuleAward
 from app.errors import Unprocessable
 from app.extensions import db
+from app.levels import service as levels
 from app.points import service as ledger
 from app.points.errors import IdempotencyMismatch, UnknownMember
 from app.points.models import EntryReversal
@@ -135,7 +137,7 @@ WITH event AS (
     GROUP BY rule_id
 )
 SELECT event.id, (SELECT jsonb_object_agg(rule_id, jsonb_build_array(day, week, month, lifetime)) FROM counts)
-       AS counts
+       AS counts, (SELECT level_code FROM member_levels WHERE member_id = :member_id) AS placed_level
 FROM event
 """).bindparams(bindparam("attributes", type_=JSONB), bindparam("capped", type_=ARRAY(Integer)))
 
@@ -143,19 +145,20 @@ FROM event
 # the member's stored level for the growth announcement that follows: any earn has locked the
 # member's account by now, and every writer of member_levels holds that lock first, so this
 # statement's snapshot sees the level as it is (the levels feature then need not read it again).
+# Its JSON parameters are passed as text, so that it can also go out with the COMMIT (`app.pipeline`).
 _OUTCOME_SQL = text("""
 WITH awards AS (
     INSERT INTO rule_awards (rule_id, member_id, event_row_id, business_date, points, growth,
                              points_entry_id, growth_entry_id, created_at)
     SELECT a.rule_id, :member_id, :row_id, a.business_date, a.points, a.growth, a.points_entry_id,
            a.growth_entry_id, :now
-    FROM jsonb_to_recordset(:awards) AS a(rule_id integer, business_date date, points bigint, growth bigint,
+    FROM jsonb_to_recordset(CAST(:awards AS jsonb)) AS a(rule_id integer, business_date date, points bigint, growth bigint,
                                           points_entry_id bigint, growth_entry_id bigint)
 )
-UPDATE earning_events SET status = :status, points = :points, growth = :growth, outcome = :outcome
+UPDATE earning_events SET status = :status, points = :points, growth = :growth, outcome = CAST(:outcome AS jsonb)
 WHERE id = :row_id
 RETURNING (SELECT level_code FROM member_levels WHERE member_id = :member_id) AS stored_level
-""").bindparams(bindparam("awards", type_=JSONB), bindparam("outcome", type_=JSONB))
+""")
 
 
 def process(event: Event, *, commit: bool = True) -> EventResult:
@@ -180,7 +183,7 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     }).first()
     if row is None:
         return _replay(event, print_)
-    row_id, counts = row.id, {int(rule): tuple(n) for rule, n in (row.counts or {}).items()}
+    row_id, counts, placed_level = row.id, {int(rule): tuple(n) for rule, n in (row.counts or {}).items()}, row.placed_level
     awards: list[dict[str, Any]] = []
     grown: list[tuple[int, int, str]] = []  # (growth after, growth earned, rule code) per awarding rule
     if event.type == "refund":
@@ -195,12 +198,19 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     growth = sum(r.growth for r in results)
     paid = [r for r in results if r.status != "rejected"]
     final = ("reversed" if event.type == "refund" else "awarded") if paid else "rejected"
-    stored_level = db.session.execute(_OUTCOME_SQL, {
-        "member_id": event.member_id, "row_id": row_id, "awards": awards, "now": clock.now(), "status": final,
-        "points": points, "growth": growth, "outcome": [asdict(r) for r in results]}).scalar()
+    outcome = {"member_id": event.member_id, "row_id": row_id, "awards": json.dumps(awards), "now": clock.now(),
+               "status": final, "points": points, "growth": growth,
+               "outcome": json.dumps([asdict(r) for r in results], ensure_ascii=False)}
+    earned = sum(n for _, n, _ in grown)
+    if commit and event.type != "purchase" and (
+            not grown or levels.growth_leaves_level_alone(placed_level, grown[-1][0], earned)):
+        # nothing left to decide before the commit (no level to check, no purchase to announce):
+        # the outcome and the COMMIT go in one round trip
+        pipeline.send([(_OUTCOME_SQL, outcome)], commit=True)
+        return EventResult(row_id, event.event_id, final, points, growth, results)
+    stored_level = db.session.execute(_OUTCOME_SQL, outcome).scalar()
     if grown:  # once per event: the growth after its last award, all it earned
-        ledger.announce_growth(event.member_id, grown[-1][0], sum(n for _, n, _ in grown), grown[-1][2],
-                               stored_level=stored_level)
+        ledger.announce_growth(event.member_id, grown[-1][0], earned, grown[-1][2], stored_level=stored_level)
     if event.type == "purchase":
         signals.purchase_recorded.send(None, member_id=event.member_id)
     if commit:

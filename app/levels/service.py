@@ -128,6 +128,25 @@ def on_growth_changed(sender, *, member_id: int, growth: int, delta: int, reason
             _place(state, target, "growth_reversed", f"成长值扣回后为 {growth}")
 
 
+def growth_leaves_level_alone(placed_code: str | None, growth: int, delta: int) -> bool:
+    """Whether `on_growth_changed` certainly does nothing for an earn of `delta` growth (to
+    `growth`) by a member placed at `placed_code`, whatever level they hold by the time it runs.
+
+    `placed_code` may be read before the member's account lock: a level change committed in
+    between moves the member to another known level, and the answer holds for every known level,
+    because no level above the lowest is reached by this growth. A member not placed yet, or at a
+    code no level has, is not left alone (the check places them). The earning engine asks, to
+    commit an event that does nothing for levels in one round trip."""
+    ladder = definitions()
+    if not ladder:
+        return True
+    if delta <= 0 or placed_code is None or by_code(placed_code) is None:
+        return False
+    lowest = ladder[0].rank
+    return not any(level.rank > lowest and growth >= level.threshold
+                   and (level.condition == "growth" or growth - delta < level.threshold) for level in ladder)
+
+
 def on_purchase_recorded(sender, *, member_id: int) -> None:
     """Inside the purchase event's transaction: a first purchase may reach a level (bronze)."""
     if not any(level.condition == "first_purchase" for level in definitions()):

@@ -1,0 +1,46 @@
+"""Statements sent together in one round trip (`app.pipeline`), inside the session's transaction."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import exc, text
+
+from app import pipeline
+from app.extensions import db
+from app.members.models import Member
+from tests.support import make_member
+
+_RENAME = text("UPDATE members SET nickname = :name WHERE id = :id RETURNING id, nickname")
+_SELECT = text("SELECT nickname FROM members WHERE id = :id")
+
+
+def nickname(member_id: int) -> str | None:
+    db.session.remove()
+    return db.session.scalar(_SELECT, {"id": member_id})
+
+
+def test_statements_run_in_order_and_the_last_ones_row_comes_back(ctx):
+    member = make_member()
+    row = pipeline.send([(_RENAME, {"name": "甲", "id": member}), (_SELECT, {"id": member})])
+    assert row.nickname == "甲"
+    db.session.rollback()  # not committed: nothing stays
+    assert nickname(member) is None
+
+
+def test_a_commit_sent_with_the_statements_ends_the_transaction(ctx):
+    member = make_member()
+    db.session.add(Member(appid="wx-test", openid="pending-before-the-send"))  # flushed, and committed with them
+    row = pipeline.send([(_RENAME, {"name": "乙", "id": member})], commit=True)
+    assert (row.id, row.nickname) == (member, "乙")
+    assert not db.session().in_transaction()
+    assert nickname(member) == "乙"
+    assert db.session.scalar(text("SELECT count(*) FROM members WHERE openid = 'pending-before-the-send'")) == 1
+
+
+def test_a_failing_statement_commits_nothing_and_raises_as_sqlalchemy_would(ctx):
+    member = make_member()
+    with pytest.raises(exc.DBAPIError):
+        pipeline.send([(_RENAME, {"name": "丙", "id": member}), (text("SELECT 1 / (:n - :n)"), {"n": 1})],
+                      commit=True)
+    db.session.rollback()
+    assert nickname(member) is None
+    assert pipeline.send([(_SELECT, {"id": member})]).nickname is None  # the session goes on as usual
