@@ -35,12 +35,15 @@ def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: boo
     raw = connection.connection.driver_connection
     sql = [_sql(statement, connection.dialect) for statement, _ in statements]
     try:
-        with raw.pipeline(), raw.cursor(row_factory=namedtuple_row) as cursor:
-            for text, (_, params) in zip(sql, statements):
-                cursor.execute(text, params)
-            if commit:
-                raw.commit()  # queued behind the statements; the pipeline's sync sends them all
-            row = cursor.fetchone()
+        with raw.cursor(row_factory=namedtuple_row) as cursor:
+            # Nothing inside the block waits for an answer: leaving it sends one Sync and reads
+            # every result (asking for a row inside, or `raw.commit()`, would cost a round trip more).
+            with raw.pipeline():
+                for text, (_, params) in zip(sql, statements):
+                    cursor.execute(text, params)
+                if commit:
+                    raw.execute("COMMIT")  # skipped by the server if a statement before it failed
+            row = cursor.fetchone()  # the last statement's result
     except psycopg.Error as error:  # as SQLAlchemy would raise it, so the usual handlers apply
         raise exc.DBAPIError.instance(sql[-1], statements[-1][1], error, psycopg.Error) from error
     if commit:
