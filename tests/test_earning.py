@@ -84,6 +84,46 @@ def test_the_same_event_is_processed_once(member):
     assert balance(member)[0] == 5
 
 
+def test_weekly_and_lifetime_caps_reject_with_their_reasons(member):
+    clock.freeze(at(2026, 3, 2, 10))  # a Monday: five courses a week, then the week is full
+    courses = [engine.process(engine.Event("course_completed", member, f"c{i}")) for i in range(6)]
+    assert [r.status for r in courses] == ["awarded"] * 5 + ["rejected"]
+    assert courses[-1].rules[0].reason == "over_weekly_cap"
+    clock.freeze(at(2026, 3, 9, 10))  # the next Monday
+    assert engine.process(engine.Event("course_completed", member, "next-week")).status == "awarded"
+    invited = [engine.process(engine.Event("invited_bonus", member, f"i{i}", attributes={"points": 50}))
+               for i in range(2)]
+    assert [r.rules[0].reason for r in invited] == [None, "over_lifetime_cap"]
+    assert balance(member)[0] == 6 * 30 + 50
+
+
+def test_an_event_is_stored_with_its_outcome_awards_and_entries(member):
+    """What the engine keeps for a paid and a refused event: the event's row and outcome, the award
+    that caps count, linked to its ledger entries and lot, under the event's key."""
+    from app.earning.models import EarningEvent
+    from app.points.models import LedgerEntry, LedgerOperation, PointsLot
+
+    paid = engine.process(engine.Event("live_stream_watched", member, "live-a"))
+    engine.process(engine.Event("live_stream_watched", member, "live-b"))
+    refused = engine.process(engine.Event("live_stream_watched", member, "live-c"))
+    assert refused.status == "rejected" and refused.rules[0].reason == "over_daily_cap"
+    rows = {row.event_id: row for row in db.session.scalars(select(EarningEvent))}
+    assert (rows["live-a"].status, rows["live-a"].points, rows["live-a"].growth) == ("awarded", 10, 5)
+    assert rows["live-a"].outcome == [{"rule": "live", "status": "awarded", "reason": None, "points": 10,
+                                       "growth": 5, "multiplier_pct": 100, "campaign": None}]
+    assert (rows["live-c"].status, rows["live-c"].points) == ("rejected", 0)
+    assert rows["live-c"].outcome[0]["reason"] == "over_daily_cap"
+    award = db.session.scalar(select(RuleAward).where(RuleAward.event_row_id == paid.event_row_id))
+    op = db.session.scalar(select(LedgerOperation).where(LedgerOperation.key.like(f"event:{paid.event_row_id}:rule:%")))
+    entries = {e.currency: e for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.operation_id == op.id))}
+    assert (award.points_entry_id, award.growth_entry_id) == (entries["points"].id, entries["growth"].id)
+    assert (entries["points"].amount, entries["growth"].amount, entries["points"].reason_code) == (10, 5, "live")
+    assert db.session.scalar(select(PointsLot.amount).where(PointsLot.earn_entry_id == entries["points"].id)) == 10
+    assert db.session.scalar(select(func.count()).select_from(RuleAward)) == 2
+    again = engine.process(engine.Event("live_stream_watched", member, "live-c"))
+    assert again.duplicate and again.rules[0].reason == "over_daily_cap"
+
+
 def test_rule_outside_its_window_pays_nothing(member):
     rule = db.session.scalar(select(EarnRule).where(EarnRule.code == "live"))
     rule.ends_at = at(2026, 1, 1)

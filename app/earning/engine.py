@@ -161,6 +161,49 @@ RETURNING (SELECT level_code FROM member_levels WHERE member_id = :member_id) AS
 """)
 
 
+# An event that one rule pays, with its price known before reading anything (`_price`), recorded
+# and paid in one statement: the rule's caps (counted under the lock `process` holds), the event's
+# row with its outcome, the ledger's earn (`points.service.EARN_CTES`, nothing when over a cap) and
+# the award that caps count. No row back: a replay, or no such member.
+_RECORD_AND_EARN_SQL = text("""
+WITH counts AS (
+    SELECT count(*) FILTER (WHERE business_date = :day) AS day,
+           count(*) FILTER (WHERE business_date BETWEEN :week_start AND :week_end) AS week,
+           count(*) FILTER (WHERE business_date >= :month_start AND business_date < :month_end) AS month,
+           count(*) AS lifetime
+    FROM rule_awards WHERE :capped AND member_id = :member_id AND rule_id = :rule_id
+), verdict AS (
+    SELECT CASE WHEN day >= CAST(:cap_day AS integer) THEN 'over_daily_cap'
+                WHEN week >= CAST(:cap_week AS integer) THEN 'over_weekly_cap'
+                WHEN month >= CAST(:cap_month AS integer) THEN 'over_monthly_cap'
+                WHEN lifetime >= CAST(:cap_lifetime AS integer) THEN 'over_lifetime_cap' END AS over
+    FROM counts
+), event AS (
+    INSERT INTO earning_events (source, event_id, event_type, member_id, occurred_at, attributes, fingerprint,
+                                order_ref, status, points, growth, outcome, received_at)
+    SELECT :source, :event_id, :event_type, m.id, :occurred_at, :attributes, :event_fingerprint, NULL,
+           CASE WHEN v.over IS NULL THEN 'awarded' ELSE 'rejected' END,
+           CASE WHEN v.over IS NULL THEN :points ELSE 0 END, CASE WHEN v.over IS NULL THEN :growth ELSE 0 END,
+           CASE WHEN v.over IS NULL THEN CAST(:if_awarded AS jsonb)
+                ELSE jsonb_set(CAST(:if_rejected AS jsonb), '{0,reason}', to_jsonb(v.over)) END, :now
+    FROM members m, verdict v WHERE m.id = :member_id AND m.status = 'active'
+    ON CONFLICT ON CONSTRAINT uq_earning_events_source_event_id DO NOTHING
+    RETURNING id, status
+), """ + ledger.EARN_CTES.format(key="'event:' || event.id || :key_rule",
+                                 source="FROM event WHERE event.status = 'awarded'") + """, award AS (
+    INSERT INTO rule_awards (rule_id, member_id, event_row_id, business_date, points, growth,
+                             points_entry_id, growth_entry_id, created_at)
+    SELECT :rule_id, :member_id, event.id, :day, :points, :growth,
+           (SELECT id FROM e WHERE currency = 'points'), (SELECT id FROM e WHERE currency = 'growth'), :now
+    FROM event WHERE event.status = 'awarded'
+)
+SELECT event.id AS row_id, v.over, (SELECT level_code FROM member_levels WHERE member_id = :member_id) AS placed_level,
+       e.currency, e.amount, e.balance_after
+FROM event CROSS JOIN verdict v LEFT JOIN e ON true
+ORDER BY e.id
+""").bindparams(bindparam("attributes", type_=JSONB))
+
+
 def process(event: Event, *, commit: bool = True) -> EventResult:
     validate(event)
     occurred = event.occurred_at or clock.now()
@@ -174,13 +217,20 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
         locks.hold(locks.earning(event.type, event.member_id))
     day = clock.business_date(occurred)
     week_start, month_start = day - timedelta(days=day.weekday()), day.replace(day=1)
-    row = db.session.execute(_RECORD_SQL, {
-        "source": event.source, "event_id": event.event_id, "event_type": event.type,
-        "member_id": event.member_id, "occurred_at": occurred, "attributes": attrs, "fingerprint": print_,
-        "order_ref": attrs.get("order_id") if event.type in ("purchase", "refund") else None, "now": clock.now(),
-        "capped": capped, "day": day, "week_start": week_start, "week_end": week_start + timedelta(days=6),
-        "month_start": month_start, "month_end": (month_start + timedelta(days=32)).replace(day=1),
-    }).first()
+    dates = {"day": day, "week_start": week_start, "week_end": week_start + timedelta(days=6),
+             "month_start": month_start, "month_end": (month_start + timedelta(days=32)).replace(day=1)}
+    recorded = {"source": event.source, "event_id": event.event_id, "event_type": event.type,
+                "member_id": event.member_id, "occurred_at": occurred, "attributes": attrs, "fingerprint": print_,
+                "order_ref": attrs.get("order_id") if event.type in ("purchase", "refund") else None,
+                "now": clock.now(), **dates}
+    if event.type not in ("purchase", "refund") and len(rules) == 1 and rules[0].budget_points is None:
+        try:  # one rule, priced without reading the database: recorded and paid in one statement
+            price = _price(rules[0], event, occurred, attrs, _needs_lookup, _needs_lookup)
+        except _NeedsLookup:
+            price = None
+        if isinstance(price, _Price):
+            return _record_and_earn(event, rules[0], price, recorded, print_, commit=commit)
+    row = db.session.execute(_RECORD_SQL, {**recorded, "capped": capped}).first()
     if row is None:
         return _replay(event, print_)
     row_id, counts, placed_level = row.id, {int(rule): tuple(n) for rule, n in (row.counts or {}).items()}, row.placed_level
@@ -218,6 +268,39 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     return EventResult(row_id, event.event_id, final, points, growth, results)
 
 
+def _record_and_earn(event: Event, rule: EarnRule, price: _Price, recorded: dict[str, Any], print_: str, *,
+                     commit: bool) -> EventResult:
+    paid = RuleResult(rule=rule.code, status="awarded", points=price.points, growth=price.growth,
+                      multiplier_pct=price.pct, campaign=price.campaign)
+    params = ledger.earn_params(event.member_id, price.points, growth=price.growth, reason_code=rule.code,
+                                reason=rule.name, hold_days=rule.hold_days if price.points else 0,
+                                source_type="rule", source_id=str(rule.id))
+    rows = db.session.execute(_RECORD_AND_EARN_SQL, {
+        **recorded, **params, "event_fingerprint": print_, "key_rule": f":rule:{rule.id}", "rule_id": rule.id,
+        "capped": _capped(rule), "cap_day": rule.cap_per_day, "cap_week": rule.cap_per_week,
+        "cap_month": rule.cap_per_month, "cap_lifetime": rule.cap_lifetime,
+        "if_awarded": json.dumps([asdict(paid)], ensure_ascii=False),
+        "if_rejected": json.dumps([asdict(RuleResult(rule=rule.code, status="rejected"))], ensure_ascii=False),
+    }).all()
+    if not rows:
+        return _replay(event, print_)
+    first = rows[0]
+    if first.over:
+        return _done(EventResult(first.row_id, event.event_id, "rejected", 0, 0,
+                                 [RuleResult(rule=rule.code, status="rejected", reason=first.over)]), commit)
+    for row in rows:
+        if row.currency == "growth" and not levels.growth_leaves_level_alone(first.placed_level, row.balance_after,
+                                                                             row.amount):
+            ledger.announce_growth(event.member_id, row.balance_after, row.amount, rule.code)
+    return _done(EventResult(first.row_id, event.event_id, "awarded", price.points, price.growth, [paid]), commit)
+
+
+def _done(result: EventResult, commit: bool) -> EventResult:
+    if commit:
+        db.session.commit()
+    return result
+
+
 def _replay(event: Event, print_: str) -> EventResult:
     row = db.session.execute(
         select(EarningEvent).where(EarningEvent.source == event.source, EarningEvent.event_id == event.event_id)
@@ -248,9 +331,26 @@ def _capped(rule: EarnRule) -> bool:
     return any(cap is not None for cap in (rule.cap_per_day, rule.cap_per_week, rule.cap_per_month, rule.cap_lifetime))
 
 
-def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict, level: _LevelOnce,
-           in_segment: Callable[[str], bool], counts: tuple[int, int, int, int] | None,
-           awards: list[dict[str, Any]], grown: list[tuple[int, int, str]]) -> RuleResult:
+@dataclass
+class _Price:
+    """What a rule pays for an event before its caps and budget."""
+    points: int
+    growth: int
+    pct: int
+    campaign: str | None
+
+
+class _NeedsLookup(Exception):
+    """Pricing asked the database (the member's level or segments)."""
+
+
+def _needs_lookup(*_: Any) -> Any:
+    raise _NeedsLookup
+
+
+def _price(rule: EarnRule, event: Event, occurred: datetime, attrs: dict, level: Callable[[], tuple[str | None, int]],
+           in_segment: Callable[[str], bool]) -> _Price | RuleResult:
+    """What `rule` would pay for the event (window, level, amounts, multipliers), or why it pays nothing."""
     def rejected(reason: str) -> RuleResult:
         return RuleResult(rule=rule.code, status="rejected", reason=reason)
 
@@ -269,16 +369,26 @@ def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs:
     points = points * pct // 100
     if points == 0 and growth == 0:
         return rejected("zero_amount")
+    return _Price(points, growth, pct, campaign)
+
+
+def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs: dict, level: _LevelOnce,
+           in_segment: Callable[[str], bool], counts: tuple[int, int, int, int] | None,
+           awards: list[dict[str, Any]], grown: list[tuple[int, int, str]]) -> RuleResult:
+    price = _price(rule, event, occurred, attrs, level, in_segment)
+    if isinstance(price, RuleResult):
+        return price
+    points, growth = price.points, price.growth
     day = clock.business_date(occurred)
     over = _over_cap(rule, counts or (0, 0, 0, 0))
     if over:
-        return rejected(over)
+        return RuleResult(rule=rule.code, status="rejected", reason=over)
     if rule.budget_points is not None and points:
         taken = db.session.execute(
             update(EarnRule).where(EarnRule.id == rule.id, EarnRule.budget_used + points <= EarnRule.budget_points)
             .values(budget_used=EarnRule.budget_used + points).returning(EarnRule.id)).scalar()
         if taken is None:
-            return rejected("budget_exhausted")
+            return RuleResult(rule=rule.code, status="rejected", reason="budget_exhausted")
     outcome = ledger.earn(event.member_id, points, growth=growth, key=f"event:{row_id}:rule:{rule.id}",
                           reason_code=rule.code, reason=rule.name, hold_days=rule.hold_days if points else 0,
                           source_type="rule", source_id=str(rule.id), commit=False, announce_growth=False)
@@ -287,8 +397,8 @@ def _apply(rule: EarnRule, event: Event, row_id: int, occurred: datetime, attrs:
                  if e.currency == "growth" and not outcome.replayed)
     awards.append({"rule_id": rule.id, "business_date": day.isoformat(), "points": points, "growth": growth,
                    "points_entry_id": ids.get("points"), "growth_entry_id": ids.get("growth")})
-    return RuleResult(rule=rule.code, status="awarded", points=points, growth=growth, multiplier_pct=pct,
-                      campaign=campaign)
+    return RuleResult(rule=rule.code, status="awarded", points=points, growth=growth, multiplier_pct=price.pct,
+                      campaign=price.campaign)
 
 
 def _base_amounts(rule: EarnRule, attrs: dict) -> tuple[int, int]:

@@ -19,13 +19,15 @@ from app.points.models import EntryReversal, LedgerEntry, PointAccount, PointsLo
 from app.points.posting import Outcome, PostedEntry, check_amount, claim, fingerprint, lock_account
 from app.programme import service as programme
 
-# One statement does the whole earn: claim the key, move the balances (this row lock is the only
-# lock taken, and it is held for one statement plus the commit), append the entries, open the lot.
-_EARN_SQL = text("""
-WITH op AS (
+# The ledger's part of an earn, as the CTEs a statement can end with: claim the key, move the
+# balances (this row lock is the only lock taken, and it is held for one statement plus the
+# commit), append the entries, open the lot. `{key}` is the key's SQL, `{source}` the clause that
+# gives the operation its row (or none: then nothing is written). `earn` runs it on its own; the
+# earning engine after recording an event in the same statement. Parameters: `earn_params`.
+EARN_CTES = """
+op AS (
     INSERT INTO ledger_operations (key, member_id, action, fingerprint, created_at)
-    SELECT :key, :member_id, 'earn', :fingerprint, :now
-    WHERE EXISTS (SELECT 1 FROM members WHERE id = :member_id AND status = 'active')
+    SELECT {key}, :member_id, 'earn', :fingerprint, :now {source}
     ON CONFLICT (key) DO NOTHING
     RETURNING id
 ), acct AS (
@@ -55,11 +57,38 @@ WITH op AS (
            :now, :available_at, :expires_at
     FROM e WHERE e.currency = 'points'
     RETURNING id, earn_entry_id
-)
+)"""
+
+_EARN_SQL = text("WITH " + EARN_CTES.format(
+    key=":key", source="WHERE EXISTS (SELECT 1 FROM members WHERE id = :member_id AND status = 'active')") + """
 SELECT op.id AS op_id, e.id, e.currency, e.bucket, e.amount, e.balance_after, lot.id AS lot_id
 FROM op JOIN e ON true LEFT JOIN lot ON lot.earn_entry_id = e.id
 ORDER BY e.id
 """)
+
+
+def earn_params(member_id: int, points: int, *, reason_code: str, reason: str, growth: int = 0, hold_days: int = 0,
+                source_type: str | None = None, source_id: str | None = None, operator_id: int | None = None,
+                kind: str = "earn") -> dict:
+    """Check an earn and give the parameters of `EARN_CTES` (all but the key)."""
+    check_amount(points, allow_zero=True)
+    check_amount(growth, allow_zero=True)
+    if points == 0 and growth == 0:
+        raise InvalidAmount()
+    if not isinstance(hold_days, int) or isinstance(hold_days, bool) or not 0 <= hold_days <= 366:
+        raise InvalidAmount("待入账天数须在 0 到 366 之间", code="invalid_hold_days")
+    at = clock.now()
+    bucket = "pending" if hold_days and points else "available"
+    available_at = at + timedelta(days=hold_days) if bucket == "pending" else None
+    return {
+        "member_id": member_id, "now": at, "kind": kind, "bucket": bucket, "points": points, "growth": growth,
+        "fingerprint": fingerprint("earn", member_id, points=points, growth=growth, hold_days=hold_days,
+                                   reason_code=reason_code, source_type=source_type, source_id=source_id, kind=kind),
+        "available": points if bucket == "available" else 0, "pending": points if bucket == "pending" else 0,
+        "reason_code": reason_code, "reason": reason, "source_type": source_type,
+        "source_id": None if source_id is None else str(source_id), "operator_id": operator_id,
+        "available_at": available_at, "expires_at": programme.current().lot_expiry(available_at or at),
+    }
 
 
 def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason: str, growth: int = 0,
@@ -73,32 +102,17 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
 
     With `hold_days` the points are pending until then: not spendable, released by themselves
     when due, and cancellable by reversing the entry (a refund inside the return window)."""
-    check_amount(points, allow_zero=True)
-    check_amount(growth, allow_zero=True)
-    if points == 0 and growth == 0:
-        raise InvalidAmount()
-    if not isinstance(hold_days, int) or isinstance(hold_days, bool) or not 0 <= hold_days <= 366:
-        raise InvalidAmount("待入账天数须在 0 到 366 之间", code="invalid_hold_days")
-    at = clock.now()
-    bucket = "pending" if hold_days and points else "available"
-    print_ = fingerprint("earn", member_id, points=points, growth=growth, hold_days=hold_days,
-                         reason_code=reason_code, source_type=source_type, source_id=source_id, kind=kind)
-    available_at = at + timedelta(days=hold_days) if bucket == "pending" else None
-    rows = db.session.execute(_EARN_SQL, {
-        "key": key, "member_id": member_id, "fingerprint": print_, "now": at, "kind": kind, "bucket": bucket,
-        "points": points, "growth": growth, "available": points if bucket == "available" else 0,
-        "pending": points if bucket == "pending" else 0, "reason_code": reason_code, "reason": reason,
-        "source_type": source_type, "source_id": None if source_id is None else str(source_id),
-        "operator_id": operator_id, "available_at": available_at,
-        "expires_at": programme.current().lot_expiry(available_at or at),
-    }).all()
+    params = earn_params(member_id, points, reason_code=reason_code, reason=reason, growth=growth,
+                         hold_days=hold_days, source_type=source_type, source_id=source_id, operator_id=operator_id,
+                         kind=kind)
+    rows = db.session.execute(_EARN_SQL, {**params, "key": key}).all()
     if not rows:
         db.session.rollback()
         existing = db.session.execute(text("SELECT 1 FROM ledger_operations WHERE key = :key"), {"key": key}).scalar()
         if existing is None:
             lock_account(member_id)  # raises UnknownMember for a missing or erased member
             raise RuntimeError("earn wrote nothing for an active member")  # pragma: no cover
-        return posting.replay(key, print_)
+        return posting.replay(key, params["fingerprint"])
     for row in rows:
         if row.currency == "growth" and announce_growth:
             _growth_changed(member_id, row.balance_after, row.amount, reason_code)
@@ -400,11 +414,11 @@ def _growth_changed(member_id: int, growth: int, delta: int, reason_code: str, *
                                 **known)
 
 
-def announce_growth(member_id: int, growth: int, delta: int, reason_code: str, *, stored_level: str | None) -> None:
-    """For a caller of `earn(announce_growth=False)`: tell listeners about growth it earned, with
-    the member's stored level code (`member_levels`) read after the account lock was taken, so the
-    levels feature need not read it again."""
-    _growth_changed(member_id, growth, delta, reason_code, stored_level=stored_level)
+def announce_growth(member_id: int, growth: int, delta: int, reason_code: str, **known) -> None:
+    """For a caller of `earn(announce_growth=False)`: tell listeners about growth it earned. With
+    `stored_level=`, the member's stored level code (`member_levels`) as read by a statement that
+    started after the account lock was taken, so the levels feature need not read it again."""
+    _growth_changed(member_id, growth, delta, reason_code, **known)
 
 
 def _outcome(op_id: int, extra: dict | None = None) -> Outcome:
