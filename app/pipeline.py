@@ -22,10 +22,10 @@ from app.extensions import db
 _compiled: dict[TextClause, str] = {}
 
 
-def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: bool = False):
+def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: bool = False, all_rows: bool = False):
     """Run `statements` (text clauses with plain-typed parameters: numbers, strings, dates, None)
     in order and return the last one's first row (it must return rows: a SELECT or RETURNING), as
-    a named tuple, or None when it returned none.
+    a named tuple, or None when it returned none; with `all_rows`, the list of all its rows.
 
     With `commit`, the transaction's COMMIT goes in the same round trip and the session's
     transaction ends with it (its after-commit hooks run as usual)."""
@@ -43,7 +43,7 @@ def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: boo
                     cursor.execute(text, params)
                 if commit:
                     raw.execute("COMMIT")  # skipped by the server if a statement before it failed
-            row = cursor.fetchone()  # the last statement's result
+            row = cursor.fetchall() if all_rows else cursor.fetchone()  # the last statement's result
     except psycopg.Error as error:  # as SQLAlchemy would raise it, so the usual handlers apply
         raise exc.DBAPIError.instance(sql[-1], statements[-1][1], error, psycopg.Error) from error
     if commit:

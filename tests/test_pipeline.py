@@ -36,6 +36,14 @@ def test_a_commit_sent_with_the_statements_ends_the_transaction(ctx):
     assert db.session.scalar(text("SELECT count(*) FROM members WHERE openid = 'pending-before-the-send'")) == 1
 
 
+def test_all_rows_of_the_last_statement_come_back_when_asked(ctx):
+    first, second = make_member(), make_member()
+    rows = pipeline.send([(text("SELECT id FROM members WHERE id IN (:a, :b) ORDER BY id"), {"a": first, "b": second})],
+                         commit=True, all_rows=True)
+    assert [row.id for row in rows] == sorted([first, second])
+    assert pipeline.send([(_RENAME, {"name": "丁", "id": 0})], all_rows=True) == []
+
+
 def test_a_failing_statement_commits_nothing_and_raises_as_sqlalchemy_would(ctx):
     member = make_member()
     with pytest.raises(exc.DBAPIError):

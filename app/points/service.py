@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, literal, select, text
 
-from app import clock, signals
+from app import clock, pipeline, signals
 from app.audit import recorder as audit
 from app.extensions import db
 from app.points import posting
@@ -105,7 +105,14 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
     params = earn_params(member_id, points, reason_code=reason_code, reason=reason, growth=growth,
                          hold_days=hold_days, source_type=source_type, source_id=source_id, operator_id=operator_id,
                          kind=kind)
-    rows = db.session.execute(_EARN_SQL, {**params, "key": key}).all()
+    pipelined = commit and not (growth and announce_growth)
+    if pipelined:
+        # nothing to decide before the commit: the statement and the COMMIT go in one round trip
+        # (with the BEGIN, when the earn is all the transaction does), so the account row is
+        # locked for no longer than the server takes to run them
+        rows = pipeline.send([(_EARN_SQL, {**params, "key": key})], commit=True, all_rows=True)
+    else:
+        rows = db.session.execute(_EARN_SQL, {**params, "key": key}).all()
     if not rows:
         db.session.rollback()
         existing = db.session.execute(text("SELECT 1 FROM ledger_operations WHERE key = :key"), {"key": key}).scalar()
@@ -116,7 +123,7 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
     for row in rows:
         if row.currency == "growth" and announce_growth:
             _growth_changed(member_id, row.balance_after, row.amount, reason_code)
-    if commit:  # first: the member's account row stays locked until the commit
+    if commit and not pipelined:  # first: the member's account row stays locked until the commit
         db.session.commit()
     return Outcome(rows[0].op_id, [PostedEntry(r.id, r.currency, r.bucket, kind, r.amount, r.balance_after, r.lot_id)
                                    for r in rows])
