@@ -5,7 +5,7 @@ They still run one after another, each with its own snapshot: a statement queued
 waits for a lock starts, and takes its snapshot, only once that lock is granted. Used where a
 request would otherwise wait for an answer it does not need before sending the next statement:
 a lock and the statement it guards (`locks.hold_then`), an event's last statement and its COMMIT
-(the earning engine). These statements bypass SQLAlchemy's execution (and its cursor events).
+(the earning engine), an earn and its COMMIT (`points.service.earn`). These statements bypass SQLAlchemy's execution (and its cursor events).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import exc
 from sqlalchemy.sql.elements import TextClause
@@ -28,7 +29,9 @@ def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: boo
     a named tuple, or None when it returned none; with `all_rows`, the list of all its rows.
 
     With `commit`, the transaction's COMMIT goes in the same round trip and the session's
-    transaction ends with it (its after-commit hooks run as usual)."""
+    transaction ends with it (its after-commit hooks run as usual). A single statement that is
+    all the transaction does runs in autocommit instead: one statement is atomic by itself, and
+    the server is spared the BEGIN and the COMMIT."""
     session = db.session
     session.flush()  # as SQLAlchemy's autoflush would: the statements see what the session holds
     connection = session.connection()
@@ -36,13 +39,21 @@ def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: boo
     sql = [_sql(statement, connection.dialect) for statement, _ in statements]
     try:
         with raw.cursor(row_factory=namedtuple_row) as cursor:
-            # Nothing inside the block waits for an answer: leaving it sends one Sync and reads
-            # every result (asking for a row inside, or `raw.commit()`, would cost a round trip more).
-            with raw.pipeline():
-                for text, (_, params) in zip(sql, statements):
-                    cursor.execute(text, params)
-                if commit:
-                    raw.execute("COMMIT")  # skipped by the server if a statement before it failed
+            if commit and len(sql) == 1 and raw.info.transaction_status == TransactionStatus.IDLE:
+                # the statement is the whole transaction: it commits by itself, with no BEGIN or COMMIT
+                raw.autocommit = True
+                try:
+                    cursor.execute(sql[0], statements[0][1])
+                finally:
+                    raw.autocommit = False
+            else:
+                # Nothing inside the block waits for an answer: leaving it sends one Sync and reads
+                # every result (asking for a row inside, or `raw.commit()`, would cost a round trip more).
+                with raw.pipeline():
+                    for text, (_, params) in zip(sql, statements):
+                        cursor.execute(text, params)
+                    if commit:
+                        raw.execute("COMMIT")  # skipped by the server if a statement before it failed
             row = cursor.fetchall() if all_rows else cursor.fetchone()  # the last statement's result
     except psycopg.Error as error:  # as SQLAlchemy would raise it, so the usual handlers apply
         raise exc.DBAPIError.instance(sql[-1], statements[-1][1], error, psycopg.Error) from error

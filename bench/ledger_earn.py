@@ -1,6 +1,6 @@
 """Ledger write throughput on PostgreSQL, beside the plain statements it is built from.
 
-    .venv/bin/python -m bench.ledger_earn [--seconds 8] [--rounds 4] [--threads 4] [--members 10000]
+    .venv/bin/python -m bench.ledger_earn [--seconds 20] [--rounds 4] [--threads 4] [--members 10000]
 
 Measures, in one run and with the same threads, pool and driver:
   plain INSERT   one INSERT + COMMIT per transaction (the floor for any append-only write)
@@ -23,7 +23,8 @@ from bench.common import bench_app, rate
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement, over all rounds")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="per measurement, over all rounds (rounds of 2 s were mostly warm-up and varied 0.3 to 0.65)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--members", type=int, default=10_000)

@@ -36,6 +36,22 @@ def test_a_commit_sent_with_the_statements_ends_the_transaction(ctx):
     assert db.session.scalar(text("SELECT count(*) FROM members WHERE openid = 'pending-before-the-send'")) == 1
 
 
+def test_a_statement_that_is_the_whole_transaction_commits_by_itself(ctx):
+    member = make_member()
+    db.session.commit()
+    row = pipeline.send([(_RENAME, {"name": "戊", "id": member})], commit=True)
+    assert row.nickname == "戊" and not db.session().in_transaction()
+    assert nickname(member) == "戊"
+    db.session.commit()
+    with pytest.raises(exc.DBAPIError):  # one statement is atomic: a failure in it leaves nothing
+        pipeline.send([(text("WITH r AS (UPDATE members SET nickname = '己' WHERE id = :id) SELECT 1 / (:n - :n)"),
+                        {"id": member, "n": 1})], commit=True)
+    db.session.rollback()
+    assert nickname(member) == "戊"
+    assert pipeline.send([(_SELECT, {"id": member})]).nickname == "戊"  # the connection is back in transactions
+    assert db.session.connection().connection.driver_connection.autocommit is False
+
+
 def test_all_rows_of_the_last_statement_come_back_when_asked(ctx):
     first, second = make_member(), make_member()
     rows = pipeline.send([(text("SELECT id FROM members WHERE id IN (:a, :b) ORDER BY id"), {"a": first, "b": second})],
