@@ -68,3 +68,23 @@ def test_a_failing_statement_commits_nothing_and_raises_as_sqlalchemy_would(ctx)
     db.session.rollback()
     assert nickname(member) is None
     assert pipeline.send([(_SELECT, {"id": member})]).nickname is None  # the session goes on as usual
+
+
+def test_the_hot_statements_fit_psycopgs_parse_cache(ctx):
+    """A longer statement is parsed again on every execution (see `app.sql`)."""
+    from app import sql
+    from app.checkin.service import _CHECK_IN_SQL
+    from app.earning.engine import _OUTCOME_SQL, _RECORD_AND_EARN_SQL, _RECORD_SQL
+    from app.points.service import _EARN_SQL, _SPEND_SQL
+
+    dialect = db.engine.dialect
+    for statement in (_RECORD_AND_EARN_SQL, _RECORD_SQL, _OUTCOME_SQL, _EARN_SQL, _SPEND_SQL, _CHECK_IN_SQL):
+        assert len(str(statement.compile(dialect=dialect)).encode()) <= sql.MAX_CACHED
+
+
+def test_compacting_keeps_string_literals():
+    from app import sql
+
+    assert sql.compact("SELECT  'a  b',\n   'it''s  '\n FROM t") == "SELECT 'a  b', 'it''s  ' FROM t"
+    with pytest.raises(ValueError):
+        sql.compact("SELECT 1 -- one")

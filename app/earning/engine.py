@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from app import clock, locks, pipeline, signals, snapshots
+from app import clock, locks, pipeline, signals, snapshots, sql
 from app.earning import multipliers
 from app.earning.models import EarningEvent, EarnRule, RuleAward
 from app.errors import Unprocessable
@@ -165,7 +165,7 @@ RETURNING (SELECT level_code FROM member_levels WHERE member_id = :member_id) AS
 # and paid in one statement: the rule's caps (counted under the lock `process` holds), the event's
 # row with its outcome, the ledger's earn (`points.service.EARN_CTES`, nothing when over a cap) and
 # the award that caps count. No row back: a replay, or no such member.
-_RECORD_AND_EARN_SQL = text("""
+_RECORD_AND_EARN_SQL = sql.statement("""
 WITH counts AS (
     SELECT count(*) FILTER (WHERE business_date = :day) AS day,
            count(*) FILTER (WHERE business_date BETWEEN :week_start AND :week_end) AS week,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, literal, select, text
 
-from app import clock, pipeline, signals
+from app import clock, pipeline, signals, sql
 from app.audit import recorder as audit
 from app.extensions import db
 from app.points import posting
@@ -59,7 +59,7 @@ op AS (
     RETURNING id, earn_entry_id
 )"""
 
-_EARN_SQL = text("WITH " + EARN_CTES.format(
+_EARN_SQL = sql.statement("WITH " + EARN_CTES.format(
     key=":key", source="WHERE EXISTS (SELECT 1 FROM members WHERE id = :member_id AND status = 'active')") + """
 SELECT op.id AS op_id, e.id, e.currency, e.bucket, e.amount, e.balance_after, lot.id AS lot_id
 FROM op JOIN e ON true LEFT JOIN lot ON lot.earn_entry_id = e.id
@@ -134,7 +134,7 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
 # from the soonest-expiring lots and record which. It writes nothing (and returns no row) when the
 # key was used, the balance is short, the member is not active, or some lot is due to be released
 # or expired; the careful path below handles those.
-_SPEND_SQL = text("""
+_SPEND_SQL = sql.statement("""
 WITH ready AS (
     SELECT 1 FROM point_accounts a
     WHERE a.member_id = :member_id AND a.available >= :amount
