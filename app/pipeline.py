@@ -5,7 +5,8 @@ They still run one after another, each with its own snapshot: a statement queued
 waits for a lock starts, and takes its snapshot, only once that lock is granted. Used where a
 request would otherwise wait for an answer it does not need before sending the next statement:
 a lock and the statement it guards (`locks.hold_then`), an event's last statement and its COMMIT
-(the earning engine), an earn and its COMMIT (`points.service.earn`). These statements bypass SQLAlchemy's execution (and its cursor events).
+(the earning engine), an earn and its COMMIT (`points.service.earn`). A single statement is sent
+as it is, without SQLAlchemy's execution around it (the event's record-and-earn statement). These statements bypass SQLAlchemy's execution (and its cursor events).
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: boo
                     cursor.execute(sql[0], statements[0][1])
                 finally:
                     raw.autocommit = False
+            elif len(sql) == 1 and not commit:
+                cursor.execute(sql[0], statements[0][1])
             else:
                 # Nothing inside the block waits for an answer: leaving it sends one Sync and reads
                 # every result (asking for a row inside, or `raw.commit()`, would cost a round trip more).

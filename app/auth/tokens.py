@@ -6,6 +6,7 @@ checked against `app.clock`, so tests can move time past it.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -23,7 +24,13 @@ class IssuedToken:
 
 
 def _serializer(audience: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"bearer-{audience}")
+    return _serializer_for(current_app.config["SECRET_KEY"], audience)
+
+
+@functools.lru_cache(maxsize=32)
+def _serializer_for(secret: str, audience: str) -> URLSafeSerializer:
+    """Built once per secret and audience (building one costs more than checking a token)."""
+    return URLSafeSerializer(secret, salt=f"bearer-{audience}")
 
 
 def issue(audience: str, subject: int, ttl_seconds: int) -> IssuedToken:

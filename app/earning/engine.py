@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app import clock, locks, pipeline, signals, snapshots, sql
 from app.earning import multipliers
@@ -123,7 +123,7 @@ _RECORD_SQL = text("""
 WITH event AS (
     INSERT INTO earning_events (source, event_id, event_type, member_id, occurred_at, attributes, fingerprint,
                                 order_ref, status, points, growth, outcome, received_at)
-    SELECT :source, :event_id, :event_type, id, :occurred_at, :attributes, :fingerprint, :order_ref,
+    SELECT :source, :event_id, :event_type, id, :occurred_at, CAST(:attributes AS jsonb), :fingerprint, :order_ref,
            'rejected', 0, 0, '[]', :now
     FROM members WHERE id = :member_id AND status = 'active'
     ON CONFLICT ON CONSTRAINT uq_earning_events_source_event_id DO NOTHING
@@ -139,7 +139,7 @@ WITH event AS (
 SELECT event.id, (SELECT jsonb_object_agg(rule_id, jsonb_build_array(day, week, month, lifetime)) FROM counts)
        AS counts, (SELECT level_code FROM member_levels WHERE member_id = :member_id) AS placed_level
 FROM event
-""").bindparams(bindparam("attributes", type_=JSONB), bindparam("capped", type_=ARRAY(Integer)))
+""").bindparams(bindparam("capped", type_=ARRAY(Integer)))
 
 # The event's outcome and the awards that caps and budgets count, in one statement. It also reads
 # the member's stored level for the growth announcement that follows: any earn has locked the
@@ -181,7 +181,7 @@ WITH counts AS (
 ), event AS (
     INSERT INTO earning_events (source, event_id, event_type, member_id, occurred_at, attributes, fingerprint,
                                 order_ref, status, points, growth, outcome, received_at)
-    SELECT :source, :event_id, :event_type, m.id, :occurred_at, :attributes, :event_fingerprint, NULL,
+    SELECT :source, :event_id, :event_type, m.id, :occurred_at, CAST(:attributes AS jsonb), :event_fingerprint, NULL,
            CASE WHEN v.over IS NULL THEN 'awarded' ELSE 'rejected' END,
            CASE WHEN v.over IS NULL THEN :points ELSE 0 END, CASE WHEN v.over IS NULL THEN :growth ELSE 0 END,
            CASE WHEN v.over IS NULL THEN CAST(:if_awarded AS jsonb)
@@ -201,7 +201,7 @@ SELECT event.id AS row_id, v.over, (SELECT level_code FROM member_levels WHERE m
        e.currency, e.amount, e.balance_after
 FROM event CROSS JOIN verdict v LEFT JOIN e ON true
 ORDER BY e.id
-""").bindparams(bindparam("attributes", type_=JSONB))
+""")
 
 
 def process(event: Event, *, commit: bool = True) -> EventResult:
@@ -220,7 +220,7 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     dates = {"day": day, "week_start": week_start, "week_end": week_start + timedelta(days=6),
              "month_start": month_start, "month_end": (month_start + timedelta(days=32)).replace(day=1)}
     recorded = {"source": event.source, "event_id": event.event_id, "event_type": event.type,
-                "member_id": event.member_id, "occurred_at": occurred, "attributes": attrs, "fingerprint": print_,
+                "member_id": event.member_id, "occurred_at": occurred, "attributes": json.dumps(attrs), "fingerprint": print_,
                 "order_ref": attrs.get("order_id") if event.type in ("purchase", "refund") else None,
                 "now": clock.now(), **dates}
     if event.type not in ("purchase", "refund") and len(rules) == 1 and rules[0].budget_points is None:
@@ -275,13 +275,13 @@ def _record_and_earn(event: Event, rule: EarnRule, price: _Price, recorded: dict
     params = ledger.earn_params(event.member_id, price.points, growth=price.growth, reason_code=rule.code,
                                 reason=rule.name, hold_days=rule.hold_days if price.points else 0,
                                 source_type="rule", source_id=str(rule.id))
-    rows = db.session.execute(_RECORD_AND_EARN_SQL, {
+    rows = pipeline.send([(_RECORD_AND_EARN_SQL, {
         **recorded, **params, "event_fingerprint": print_, "key_rule": f":rule:{rule.id}", "rule_id": rule.id,
         "capped": _capped(rule), "cap_day": rule.cap_per_day, "cap_week": rule.cap_per_week,
         "cap_month": rule.cap_per_month, "cap_lifetime": rule.cap_lifetime,
         "if_awarded": json.dumps([asdict(paid)], ensure_ascii=False),
         "if_rejected": json.dumps([asdict(RuleResult(rule=rule.code, status="rejected"))], ensure_ascii=False),
-    }).all()
+    })], all_rows=True)
     if not rows:
         return _replay(event, print_)
     first = rows[0]
