@@ -6,7 +6,8 @@ waits for a lock starts, and takes its snapshot, only once that lock is granted.
 request would otherwise wait for an answer it does not need before sending the next statement:
 a lock and the statement it guards (`locks.hold_then`), an event's last statement and its COMMIT
 (the earning engine), an earn and its COMMIT (`points.service.earn`). A single statement is sent
-as it is, without SQLAlchemy's execution around it (the event's record-and-earn statement). These statements bypass SQLAlchemy's execution (and its cursor events).
+as it is, which spares a hot path SQLAlchemy's execution around it (the event's record-and-earn
+statement). These statements bypass SQLAlchemy's execution (and its cursor events).
 """
 from __future__ import annotations
 

@@ -220,7 +220,8 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
     dates = {"day": day, "week_start": week_start, "week_end": week_start + timedelta(days=6),
              "month_start": month_start, "month_end": (month_start + timedelta(days=32)).replace(day=1)}
     recorded = {"source": event.source, "event_id": event.event_id, "event_type": event.type,
-                "member_id": event.member_id, "occurred_at": occurred, "attributes": json.dumps(attrs), "fingerprint": print_,
+                "member_id": event.member_id, "occurred_at": occurred, "attributes": json.dumps(attrs),
+                "fingerprint": print_,
                 "order_ref": attrs.get("order_id") if event.type in ("purchase", "refund") else None,
                 "now": clock.now(), **dates}
     if event.type not in ("purchase", "refund") and len(rules) == 1 and rules[0].budget_points is None:
@@ -270,6 +271,7 @@ def process(event: Event, *, commit: bool = True) -> EventResult:
 
 def _record_and_earn(event: Event, rule: EarnRule, price: _Price, recorded: dict[str, Any], print_: str, *,
                      commit: bool) -> EventResult:
+    """`_RECORD_AND_EARN_SQL`, then the level check its growth calls for, then the commit."""
     paid = RuleResult(rule=rule.code, status="awarded", points=price.points, growth=price.growth,
                       multiplier_pct=price.pct, campaign=price.campaign)
     params = ledger.earn_params(event.member_id, price.points, growth=price.growth, reason_code=rule.code,
