@@ -88,6 +88,7 @@ class LedgerEntry(db.Model):
         CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
         CheckConstraint("currency = 'points' OR bucket = 'available'", name="growth_has_no_pending"),
         Index("ix_ledger_entries_member_id_id", "member_id", "id"),
+        Index("ix_ledger_entries_operation_id", "operation_id"),  # what an operation wrote (replays, outcomes)
         Index("ix_ledger_entries_created_at", "created_at"),
         Index("ix_ledger_entries_reverses", "reverses_entry_id", postgresql_where=text("reverses_entry_id IS NOT NULL")),
         # the dashboard's birthday results read the year's gifts without passing over the whole ledger

@@ -99,8 +99,9 @@ def replay(key: str, print_: str) -> Outcome:
         .where(LedgerEntry.operation_id == op.id).order_by(LedgerEntry.id)
     ).all()
     entries = [PostedEntry(e.id, e.currency, e.bucket, e.kind, e.amount, e.balance_after, lot_id) for e, lot_id in rows]
+    outcome = Outcome(op.id, entries, replayed=True, extra=dict(op.result or {}))  # read before the rollback expires op
     db.session.rollback()  # the failed insert's transaction holds nothing worth keeping
-    return Outcome(op.id, entries, replayed=True, extra=dict(op.result or {}))
+    return outcome
 
 
 def lock_account(member_id: int) -> PointAccount:
