@@ -96,13 +96,16 @@ def ledger_verify() -> None:
 
 @ledger.command("expire")
 def ledger_expire() -> None:
-    """Expire every lot past its expiry and release every pending hold that has ended."""
-    from app.points.maintenance import expire_due_lots, release_due_pending
+    """Expire every lot past its expiry, release every pending hold that has ended, and forfeit
+    what closed accounts still hold."""
+    from app.points.maintenance import expire_due_lots, forfeit_closed_accounts, release_due_pending
 
     released = release_due_pending()
     expired = expire_due_lots()
+    forfeited = forfeit_closed_accounts()
     click.echo(f"released {released['points']} points in {released['lots']} lots; "
-               f"expired {expired['points']} points in {expired['lots']} lots")
+               f"expired {expired['points']} points in {expired['lots']} lots; "
+               f"forfeited {forfeited['points']} points of closed accounts in {forfeited['lots']} lots")
 
 
 dashboard = AppGroup("dashboard", help="The console's dashboard: its kept days.")

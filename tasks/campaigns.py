@@ -244,7 +244,8 @@ def run_campaign_announcements(day: str | None = None) -> dict[str, Any]:
 # ---- expiry
 
 def run_points_maintenance() -> dict[str, Any]:
-    return {"released": maintenance.release_due_pending(), "expired": maintenance.expire_due_lots()}
+    return {"released": maintenance.release_due_pending(), "expired": maintenance.expire_due_lots(),
+            "forfeited": maintenance.forfeit_closed_accounts()}
 
 
 def run_level_expiry() -> dict[str, int]:

@@ -260,3 +260,49 @@ def test_ledger_rows_are_never_updated(member):
     after = db.session.execute(text("SELECT xmin::text, * FROM ledger_entries ORDER BY id LIMIT 1")).all()
     assert before == after
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 3
+
+
+def test_closing_an_account_forfeits_its_points_available_and_pending(member):
+    from app.members.models import Member
+    from app.members.service import erase
+    from app.points.liability import liability
+
+    clock.freeze(at(2026, 5, 1, 12))
+    service.earn(member, 100, key="a", reason_code="t", reason="t", growth=30)
+    service.earn(member, 40, key="b", reason_code="t", reason="t")
+    service.earn(member, 25, key="p", reason_code="purchase", reason="消费", hold_days=7)
+    service.spend(member, 30, key="s", reason_code="redeem", reason="兑换")
+    other = make_member("other")
+    service.earn(other, 7, key="o", reason_code="t", reason="t")
+    erase(db.session.get(Member, member))
+    account = db.session.get(PointAccount, member, populate_existing=True)
+    assert (account.available, account.pending, account.expired, account.growth) == (0, 0, 135, 30)
+    forfeits = db.session.scalars(select(LedgerEntry).where(LedgerEntry.member_id == member,
+                                                            LedgerEntry.reason_code == "account_closed")
+                                  .order_by(LedgerEntry.id)).all()
+    assert sorted((e.bucket, e.amount) for e in forfeits) == [("available", -70), ("available", -40), ("pending", -25)]
+    assert all(e.kind == "expire" and e.reason == "账号注销,积分作废" for e in forfeits)
+    assert min(e.balance_after for e in forfeits) == 0
+    books = liability(at(2026, 5, 1), at(2026, 5, 2))
+    assert books["outstanding"]["total"] == 7  # only the other member's points are still owed
+    assert books["period"]["expired"] == 135
+    assert balances(other)[0] == 7
+    assert verify() == []
+
+
+def test_an_earn_that_reaches_a_closed_account_is_forfeited_by_the_nightly_job(member):
+    from app.members.models import Member
+    from app.members.service import erase
+
+    service.earn(member, 10, key="before", reason_code="t", reason="t")
+    erase(db.session.get(Member, member))
+    # an earn already past its member check when the erasure committed, written straight to the books
+    db.session.execute(text("UPDATE members SET status = 'active' WHERE id = :m"), {"m": member})
+    service.earn(member, 15, key="late", reason_code="t", reason="t")
+    db.session.execute(text("UPDATE members SET status = 'erased' WHERE id = :m"), {"m": member})
+    db.session.commit()
+    assert balances(member)[0] == 15
+    assert maintenance.forfeit_closed_accounts() == {"lots": 1, "points": 15, "batches": 1}
+    assert maintenance.forfeit_closed_accounts()["lots"] == 0
+    assert balances(member)[0] == 0
+    assert verify() == []

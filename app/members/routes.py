@@ -44,6 +44,6 @@ def bind_phone(body: PhoneBody):
 
 @bp.delete("/me", security=MEMBER, responses={204: None, 401: ErrorOut})
 def delete_me():
-    """注销账号:清除个人信息,积分流水匿名保留"""
+    """注销账号:清除个人信息,剩余积分(含待入账)作废清零,积分流水匿名保留"""
     service.erase(current_member())
     return "", 204

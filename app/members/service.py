@@ -14,6 +14,8 @@ from app import clock, signals
 from app.errors import Conflict, UpstreamUnavailable
 from app.extensions import db
 from app.members.models import Member
+from app.points import maintenance
+from app.points import service as ledger
 from app.wechat.client import WECHAT_FAILURES, mini_program, wechat_error
 
 PERSONAL_FIELDS = ("unionid", "session_key", "phone", "nickname", "avatar_url", "birthday", "region",
@@ -108,13 +110,18 @@ def update_profile(member: Member, changes: dict[str, Any]) -> Member:
 
 
 def erase(member: Member) -> None:
-    """Erase a member's personal data on their request. Ledger rows stay, pointing at an anonymous row."""
+    """Erase a member's personal data on their request and close the account: the points left,
+    available or pending, are forfeited through the ledger in the same transaction (the account
+    locked first, as every balance change does). Ledger rows stay, pointing at an anonymous row."""
+    db.session.execute(select(ledger.account_lock(member.id)))
     for field in PERSONAL_FIELDS:
         setattr(member, field, None)
     member.gender = 0
     member.openid = f"erased:{member.id}:{secrets.token_hex(6)}"
     member.status = "erased"
     member.erased_at = clock.now()
+    db.session.flush()
+    maintenance.forfeit_member(member.id)
     db.session.commit()
     signals.member_erased.send(current_app._get_current_object(), member_id=member.id)
 

@@ -1,4 +1,5 @@
-"""Batch jobs over every member, in set-based SQL: expire due lots, release due pending points.
+"""Batch jobs over every member, in set-based SQL: expire due lots, release due pending points,
+forfeit the points of closed (erased) accounts.
 
 Each batch is one transaction: it locks the accounts of up to `batch` members (in member order,
 so batches never deadlock with each other; a member's own actions lock only their own account),
@@ -83,8 +84,47 @@ WITH due AS (
 SELECT (SELECT count(*) FROM lots) AS lots, coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS points FROM entries
 """)
 
+# A closed account's points are forfeited (账号注销,积分清零): every lot with points left, available
+# or pending, is expired at once, as entries of kind `expire` in its own bucket, so the books count
+# them as breakage and they leave the outstanding liability.
+_FORFEIT_CLOSED = text("""
+WITH due AS (
+    SELECT id, member_id, remaining, CASE WHEN status = 'pending' THEN 'pending' ELSE 'available' END AS bucket
+    FROM points_lots
+    WHERE status IN ('active', 'pending') AND remaining > 0 AND member_id = ANY(:members)
+      AND member_id IN (SELECT id FROM members WHERE status = 'erased')
+), per_member AS (
+    SELECT member_id, coalesce(sum(remaining) FILTER (WHERE bucket = 'available'), 0) AS available,
+           coalesce(sum(remaining) FILTER (WHERE bucket = 'pending'), 0) AS pending
+    FROM due GROUP BY member_id
+), ops AS (
+    INSERT INTO ledger_operations (key, member_id, action, fingerprint, created_at)
+    SELECT 'forfeit:' || :run || ':' || member_id, member_id, 'forfeit', :run, :now FROM per_member
+    RETURNING id, member_id
+), acct AS (
+    UPDATE point_accounts a SET available = a.available - p.available, pending = a.pending - p.pending,
+                                expired = a.expired + p.available + p.pending, updated_at = :now
+    FROM per_member p WHERE a.member_id = p.member_id
+    RETURNING a.member_id, a.available + p.available AS available_before, a.pending + p.pending AS pending_before
+), lots AS (
+    UPDATE points_lots l SET remaining = 0, status = 'expired' FROM due WHERE l.id = due.id RETURNING l.id
+), entries AS (
+    INSERT INTO ledger_entries (member_id, operation_id, currency, bucket, kind, amount, balance_after,
+                                reason_code, reason, source_type, source_id, lot_id, created_at)
+    SELECT d.member_id, o.id, 'points', d.bucket, 'expire', -d.remaining,
+           CASE WHEN d.bucket = 'pending' THEN a.pending_before ELSE a.available_before END
+           - sum(d.remaining) OVER (PARTITION BY d.member_id, d.bucket ORDER BY d.id),
+           'account_closed', '账号注销,积分作废', 'lot', d.id::text, d.id, :now
+    FROM due d JOIN ops o USING (member_id) JOIN acct a USING (member_id)
+    RETURNING amount
+)
+SELECT count(*) AS lots, coalesce(-sum(amount), 0) AS points, (SELECT count(*) FROM lots) AS touched FROM entries
+""")
+
 _DUE_EXPIRY = "status = 'active' AND remaining > 0 AND expires_at <= :now"
 _DUE_RELEASE = "status = 'pending' AND available_at <= :now"
+_DUE_FORFEIT = ("status IN ('active', 'pending') AND remaining > 0 "
+                "AND member_id IN (SELECT id FROM members WHERE status = 'erased')")
 
 
 def expire_due_lots(batch: int = 1000) -> dict[str, int]:
@@ -95,6 +135,20 @@ def expire_due_lots(batch: int = 1000) -> dict[str, int]:
 def release_due_pending(batch: int = 1000) -> dict[str, int]:
     """Make every pending lot whose hold has ended available. Returns lots and points released."""
     return _run(_DUE_RELEASE, _RELEASE_DUE, batch)
+
+
+def forfeit_closed_accounts(batch: int = 1000) -> dict[str, int]:
+    """Forfeit what closed accounts still hold: a member's erasure does it at once (`forfeit_member`);
+    this also catches an earn that was already on its way when the member was erased."""
+    return _run(_DUE_FORFEIT, _FORFEIT_CLOSED, batch)
+
+
+def forfeit_member(member_id: int) -> int:
+    """Inside the erasure's transaction, which has locked the account and marked the member
+    erased: forfeit all their points. Returns the points forfeited."""
+    row = db.session.execute(_FORFEIT_CLOSED, {"now": clock.now(), "members": [member_id],
+                                               "run": uuid.uuid4().hex}).one()
+    return int(row.points)
 
 
 def _run(due: str, statement, batch: int) -> dict[str, int]:
