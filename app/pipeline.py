@@ -47,7 +47,10 @@ def send(statements: Sequence[tuple[TextClause, dict[str, Any]]], *, commit: boo
                 try:
                     cursor.execute(sql[0], statements[0][1])
                 finally:
-                    raw.autocommit = False
+                    try:
+                        raw.autocommit = False
+                    except psycopg.Error:  # the connection broke: never hand it out again in autocommit
+                        connection.invalidate()
             elif len(sql) == 1 and not commit:
                 cursor.execute(sql[0], statements[0][1])
             else:

@@ -306,3 +306,50 @@ def test_an_earn_that_reaches_a_closed_account_is_forfeited_by_the_nightly_job(m
     assert maintenance.forfeit_closed_accounts()["lots"] == 0
     assert balances(member)[0] == 0
     assert verify() == []
+
+
+def test_a_replayed_earn_does_not_commit_what_its_transaction_wrote_before(member):
+    from app.members.models import Member
+
+    service.earn(member, 10, key="once", reason_code="t", reason="t")
+    db.session.get(Member, member).nickname = "未提交"
+    db.session.flush()
+    assert service.earn(member, 10, key="once", reason_code="t", reason="t").replayed
+    db.session.remove()
+    assert db.session.get(Member, member).nickname is None
+
+
+def test_an_erasure_waits_for_an_earn_in_flight_instead_of_deadlocking(app):
+    """An event holds the member row (its foreign keys) and then the account; the erasure must not
+    hold the account while it changes the member row."""
+    import threading
+
+    from app.members.models import Member
+    from app.members.service import erase
+
+    with app.app_context():
+        member = make_member()
+        service.earn(member, 10, key="first", reason_code="t", reason="t")
+    in_flight, done = threading.Event(), threading.Event()
+
+    def earning():
+        with app.app_context():
+            db.session.execute(text("INSERT INTO ledger_operations (key, member_id, action, fingerprint, created_at) "
+                                    "VALUES ('held', :m, 'earn', 'x', now())"), {"m": member})  # holds the member row
+            in_flight.set()
+            done.wait(0.5)  # the erasure starts meanwhile
+            service.earn(member, 5, key="in-flight", reason_code="t", reason="t", commit=False)
+            db.session.commit()
+            db.session.remove()
+
+    worker = threading.Thread(target=earning)
+    worker.start()
+    in_flight.wait(5)
+    with app.app_context():
+        erase(db.session.get(Member, member))
+        done.set()
+        worker.join(10)
+        maintenance.forfeit_closed_accounts()
+        assert balances(member)[0] == 0
+        assert verify() == []
+        db.session.remove()

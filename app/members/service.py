@@ -1,6 +1,7 @@
 """Member actions: login, phone binding, profile, erasure. Each owns its transaction."""
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app import clock, signals
 from app.errors import Conflict, UpstreamUnavailable
@@ -17,6 +18,8 @@ from app.members.models import Member
 from app.points import maintenance
 from app.points import service as ledger
 from app.wechat.client import WECHAT_FAILURES, mini_program, wechat_error
+
+log = logging.getLogger(__name__)
 
 PERSONAL_FIELDS = ("unionid", "session_key", "phone", "nickname", "avatar_url", "birthday", "region",
                    "company", "industry", "company_size", "job_role", "register_scene", "phone_bound_at")
@@ -111,18 +114,27 @@ def update_profile(member: Member, changes: dict[str, Any]) -> Member:
 
 def erase(member: Member) -> None:
     """Erase a member's personal data on their request and close the account: the points left,
-    available or pending, are forfeited through the ledger in the same transaction (the account
-    locked first, as every balance change does). Ledger rows stay, pointing at an anonymous row."""
-    db.session.execute(select(ledger.account_lock(member.id)))
+    available or pending, are then forfeited through the ledger. Ledger rows stay, pointing at an
+    anonymous row.
+
+    Two transactions: the erasure changes the member's key (openid), which waits for every
+    transaction whose foreign keys hold the member row, and those may be waiting for the account
+    lock, so the erasure must not hold it. The forfeiture then locks the account; should it fail,
+    the nightly `maintenance.forfeit_closed_accounts` does it."""
     for field in PERSONAL_FIELDS:
         setattr(member, field, None)
     member.gender = 0
     member.openid = f"erased:{member.id}:{secrets.token_hex(6)}"
     member.status = "erased"
     member.erased_at = clock.now()
-    db.session.flush()
-    maintenance.forfeit_member(member.id)
     db.session.commit()
+    try:
+        db.session.execute(select(ledger.account_lock(member.id)))
+        maintenance.forfeit_member(member.id)
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()
+        log.warning("forfeiting the points of erased member %s failed; the nightly job will", member.id, exc_info=True)
     signals.member_erased.send(current_app._get_current_object(), member_id=member.id)
 
 

@@ -144,8 +144,8 @@ def forfeit_closed_accounts(batch: int = 1000) -> dict[str, int]:
 
 
 def forfeit_member(member_id: int) -> int:
-    """Inside the erasure's transaction, which has locked the account and marked the member
-    erased: forfeit all their points. Returns the points forfeited."""
+    """For an erased member, in a transaction that has locked their account: forfeit all their
+    points. Returns the points forfeited."""
     row = db.session.execute(_FORFEIT_CLOSED, {"now": clock.now(), "members": [member_id],
                                                "run": uuid.uuid4().hex}).one()
     return int(row.points)

@@ -105,11 +105,11 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
     params = earn_params(member_id, points, reason_code=reason_code, reason=reason, growth=growth,
                          hold_days=hold_days, source_type=source_type, source_id=source_id, operator_id=operator_id,
                          kind=kind)
-    pipelined = commit and not (growth and announce_growth)
+    # An earn that is all its transaction does, with nothing to decide before the commit, runs as
+    # one statement that commits by itself (`app.pipeline`): the account row is locked only while
+    # the server runs it. Not inside an open transaction: a replay must not commit a caller's writes.
+    pipelined = commit and not (growth and announce_growth) and not db.session().in_transaction()
     if pipelined:
-        # nothing to decide before the commit: the statement and the COMMIT go in one round trip
-        # (with the BEGIN, when the earn is all the transaction does), so the account row is
-        # locked for no longer than the server takes to run them
         rows = pipeline.send([(_EARN_SQL, {**params, "key": key})], commit=True, all_rows=True)
     else:
         rows = db.session.execute(_EARN_SQL, {**params, "key": key}).all()
