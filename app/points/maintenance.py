@@ -118,7 +118,7 @@ WITH due AS (
     FROM due d JOIN ops o USING (member_id) JOIN acct a USING (member_id)
     RETURNING amount
 )
-SELECT count(*) AS lots, coalesce(-sum(amount), 0) AS points, (SELECT count(*) FROM lots) AS touched FROM entries
+SELECT count(*) AS lots, coalesce(-sum(amount), 0) AS points FROM entries
 """)
 
 _DUE_EXPIRY = "status = 'active' AND remaining > 0 AND expires_at <= :now"
@@ -139,7 +139,8 @@ def release_due_pending(batch: int = 1000) -> dict[str, int]:
 
 def forfeit_closed_accounts(batch: int = 1000) -> dict[str, int]:
     """Forfeit what closed accounts still hold: a member's erasure does it at once (`forfeit_member`);
-    this also catches an earn that was already on its way when the member was erased."""
+    this catches an earn that was already on its way when the member was erased, a forfeiture
+    that failed, and accounts erased before forfeiting existed."""
     return _run(_DUE_FORFEIT, _FORFEIT_CLOSED, batch)
 
 

@@ -108,8 +108,8 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
     # An earn that is all its transaction does, with nothing to decide before the commit, runs as
     # one statement that commits by itself (`app.pipeline`): the account row is locked only while
     # the server runs it. Not inside an open transaction: a replay must not commit a caller's writes.
-    pipelined = commit and not (growth and announce_growth) and not db.session().in_transaction()
-    if pipelined:
+    alone = commit and not (growth and announce_growth) and not db.session().in_transaction()
+    if alone:
         rows = pipeline.send([(_EARN_SQL, {**params, "key": key})], commit=True, all_rows=True)
     else:
         rows = db.session.execute(_EARN_SQL, {**params, "key": key}).all()
@@ -123,7 +123,7 @@ def earn(member_id: int, points: int = 0, *, key: str, reason_code: str, reason:
     for row in rows:
         if row.currency == "growth" and announce_growth:
             _growth_changed(member_id, row.balance_after, row.amount, reason_code)
-    if commit and not pipelined:  # first: the member's account row stays locked until the commit
+    if commit and not alone:  # first: the member's account row stays locked until the commit
         db.session.commit()
     return Outcome(rows[0].op_id, [PostedEntry(r.id, r.currency, r.bucket, kind, r.amount, r.balance_after, r.lot_id)
                                    for r in rows])
